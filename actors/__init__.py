@@ -1,0 +1,1 @@
+"""actorswarm: a Jobmon-compatible workflow-run engine built as a multi-process actor system."""

@@ -1,0 +1,155 @@
+"""Base class of every actorswarm actor: a pykka ``ThreadingActor`` fed by the node.
+
+Subclasses implement ``receive(message, incoming)``. The runtime calls it on the actor's own
+thread, one message at a time, for:
+- TELL envelopes (``incoming.kind == Kind.TELL``): the return value is ignored; an exception
+  stops the actor (pykka semantics) and, in process mode, its process exits non-zero so the
+  supervisor restarts it (OTP: real failures crash and are supervised);
+- ASK envelopes: the return value is the reply (a registered message or None); an exception is
+  sent back to the asker as ``RemoteError`` and the actor goes on; return ``Rejection(reason)``
+  to refuse an invalid request. Asks whose deadline has passed are dropped unhandled;
+- private timer messages scheduled with ``send_after`` (``incoming.kind is None``): any object,
+  never encoded, never leaving the process.
+
+``Ping`` is answered by the runtime (``Pong``) without reaching ``receive``; so is ``StopActor``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from types import TracebackType
+from typing import Any
+
+import attrs
+import pykka
+
+from messages import Envelope, Kind
+from messages.runtime import Failure, Ping, Pong, StopActor
+
+from actors.runtime.node import ActorRef, Delivery, Node
+from actors.runtime.timers import TimerHandle
+
+__all__ = ["Actor", "Incoming"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class Incoming:
+    """Who sent the message being handled and where answers go (envelope metadata)."""
+
+    kind: Kind | None  # None for a private timer message
+    sender: str
+    reply_to: str | None
+
+
+_TIMER = Incoming(None, "", None)
+
+
+class _TimerFired:
+    __slots__ = ("message",)
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+
+class Actor(pykka.ThreadingActor):
+    """A named actor hosted by a ``Node``. Construct only through ``Node.spawn``."""
+
+    def __init__(self, node: Node, name: str, init: Any = None) -> None:
+        super().__init__()
+        self.node = node
+        self.name = name
+        self.init = init
+
+    # ----------------------------------------------------------------- for subclasses
+
+    def receive(self, message: Any, incoming: Incoming) -> Any:
+        """Handle one message; see the module docstring for what the return value means."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle {type(message).__name__}")
+
+    def ref(self, name: str) -> ActorRef:
+        """The address of another actor by name."""
+        return self.node.ref(name)
+
+    def tell(self, target: str, message: Any, *, reply_to: str | None = None) -> bool:
+        """Tell ``target`` (by name) as this actor; ``reply_to`` names who should get answers."""
+        return self.node.send_tell(target, message, reply_to=reply_to, sender=self.name)
+
+    def reply(self, incoming: Incoming, message: Any) -> bool:
+        """Answer a TELL that named a ``reply_to`` (the Akka pattern); False if nobody to tell."""
+        if incoming.reply_to is None:
+            return False
+        return self.tell(incoming.reply_to, message)
+
+    def send_after(self, delay: float, message: Any) -> TimerHandle:
+        """Deliver ``message`` to this actor itself after ``delay`` seconds (private timer)."""
+        pref = self.actor_ref
+
+        def fire() -> None:
+            try:
+                pref.tell(_TimerFired(message))
+            except pykka.ActorDeadError:
+                pass
+
+        return self.node.timers.call_later(delay, fire)
+
+    def now(self) -> float:
+        return self.node.clock()
+
+    # ----------------------------------------------------------------- pykka hooks
+
+    def on_receive(self, message: Any) -> Any:
+        if type(message) is Delivery:
+            self._handle_delivery(message)
+            return None
+        if type(message) is _TimerFired:
+            return self.receive(message.message, _TIMER)
+        return self.receive(message, _TIMER)  # direct pykka use (tests, embedding hosts)
+
+    def _handle_delivery(self, delivery: Delivery) -> None:
+        env: Envelope = delivery.envelope
+        msg = env.message
+        incoming = Incoming(env.kind, env.sender, env.reply_to)
+        if env.kind == Kind.ASK:
+            if env.deadline is not None and self.node.clock() > env.deadline:
+                return  # the asker has given up; its runtime counts the missing reply
+            if type(msg) is Ping:
+                self.node.reply(env, delivery.conn, Pong(self.name, os.getpid()))
+                return
+            if type(msg) is StopActor:
+                self.node.reply(env, delivery.conn, None)
+                self.stop_requested()
+                return
+            try:
+                result = self.receive(msg, incoming)
+            except Exception as exc:  # noqa: BLE001 - the asker gets it, as pykka does
+                self.node.reply(env, delivery.conn, Failure(type(exc).__name__, str(exc)),
+                                failure=True)
+                return
+            self.node.reply(env, delivery.conn, result)
+            return
+        if env.kind == Kind.TELL:
+            if type(msg) is StopActor:
+                self.stop_requested()
+                return
+            self.receive(msg, incoming)
+
+    def stop_requested(self) -> None:
+        """Stop after the current message (runs on the actor thread)."""
+        self.actor_ref.stop(block=False)
+
+    def on_stop(self) -> None:
+        """pykka hook after a normal stop; subclasses overriding it must call super()."""
+        self.node.actor_stopped(self.name)
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        log.error("actor %s crashed: %s: %s", self.name,
+                  getattr(exception_type, "__name__", "?"), exception_value)
+        self.node.actor_failed(self.name, exception_value)
