@@ -1,0 +1,101 @@
+"""Task-instance reports applied in bulk, with their task's error policy in the same transaction.
+
+Callers (distributor, worker, triage, terminate routes) → ``apply_reports`` → one SELECT of
+the instances with their tasks, the pure ``fsm.instance_step`` per report, then one
+executemany UPDATE per table. Reports of one instance in one call apply in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from sqlalchemy import func, select
+
+from actors.server import fsm
+from actors.server.db import Tx
+from actors.server.errors import UnknownId
+from actors.server.ops.common import chunks, executemany_update
+from actors.server.schema import task, task_instance
+
+__all__ = ["InstanceRow", "Report", "apply_reports", "load_instances"]
+
+
+@attrs.frozen
+class Report:
+    """Move instance ``ti_id`` to ``target``; ``values`` are stored when it is not refused."""
+
+    ti_id: int
+    target: fsm.InstanceStatus
+    values: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class InstanceRow:
+    """An instance and the task fields the error policy needs (mutable while applying)."""
+
+    id: int
+    status: fsm.InstanceStatus
+    task_id: int
+    workflow_run_id: int
+    workflow_id: int
+    task_status: fsm.TaskStatus
+    attempts: int
+    max_attempts: int
+    is_current: bool
+
+
+def load_instances(tx: Tx, ids: Sequence[int]) -> dict[int, InstanceRow]:
+    """The instances ``ids`` with their tasks; UnknownId naming the first missing ones."""
+    latest = (select(func.max(task_instance.c.id)).where(task_instance.c.task_id == task.c.id)
+              .correlate(task).scalar_subquery())
+    out: dict[int, InstanceRow] = {}
+    wanted = sorted(set(ids))
+    for part in chunks(wanted):
+        rows = tx.conn.execute(
+            select(task_instance.c.id, task_instance.c.status, task_instance.c.task_id,
+                   task_instance.c.workflow_run_id, task.c.workflow_id, task.c.status,
+                   task.c.num_attempts, task.c.max_attempts, latest)
+            .join(task, task.c.id == task_instance.c.task_id)
+            .where(task_instance.c.id.in_(part)).with_for_update())
+        for r in rows:
+            out[r[0]] = InstanceRow(r[0], fsm.InstanceStatus(r[1]), r[2], r[3], r[4],
+                                    fsm.TaskStatus(r[5]), r[6], r[7], r[8] == r[0])
+    missing = [i for i in wanted if i not in out]
+    if missing:
+        raise UnknownId(f"task instance(s) {missing[:20]} do not exist",
+                        location="task_instance_id")
+    return out
+
+
+def apply_reports(tx: Tx, reports: Sequence[Report],
+                  rows: dict[int, InstanceRow] | None = None) -> dict[int, fsm.InstanceStatus]:
+    """Apply ``reports``; returns each reported instance's status afterwards."""
+    if rows is None:
+        rows = load_instances(tx, [r.ti_id for r in reports])
+    ti_updates: dict[int, dict[str, Any]] = {}
+    task_updates: dict[int, dict[str, Any]] = {}
+    for rep in reports:
+        row = rows[rep.ti_id]
+        step = fsm.instance_step(row.status, rep.target, row.task_status, row.attempts,
+                                 row.max_attempts, row.is_current)
+        if step.refused:
+            continue
+        upd = ti_updates.setdefault(row.id, {"id": row.id})
+        upd.update(rep.values)
+        if step.changed:
+            row.status = step.instance_status
+            upd["status"] = row.status.value
+            upd["status_date"] = tx.now
+        if step.task_status != row.task_status:
+            row.task_status = step.task_status
+            for other in rows.values():  # the same task may appear through another instance
+                if other.task_id == row.task_id:
+                    other.task_status = step.task_status
+            task_updates[row.task_id] = {"id": row.task_id, "status": step.task_status.value,
+                                         "status_date": tx.now}
+            tx.touched.add(row.workflow_id)
+    executemany_update(tx.conn, task_instance, (u for u in ti_updates.values() if len(u) > 1))
+    executemany_update(tx.conn, task, task_updates.values())
+    return {r.ti_id: rows[r.ti_id].status for r in reports}

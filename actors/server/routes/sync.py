@@ -1,0 +1,60 @@
+"""``task_status_updates``: Jobmon's status sync plus our optional long poll.
+
+Swarm synchronizer → POST ``/workflow/{wf}/task_status_updates`` ``{"last_sync"?, "wait"?}``.
+Without ``wait`` it answers at once. With ``wait`` and a ``last_sync`` it answers as soon as a
+task (or run) of the workflow changed after the answer that gave that ``last_sync``, or when
+the wait ends. The returned time is the server time minus ``sync_margin``, floored to the
+second: the next incremental sync from it misses nothing (repeats are possible).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter
+
+from actors.server.clock import format_time, parse_time
+from actors.server.errors import InvalidInput
+from actors.server.models import StatusSyncBody
+from actors.server.ops import reads
+from actors.server.routes.deps import PathId, StateDep
+from actors.server.state import ServerState
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+def _query(state: ServerState, workflow_id: int,
+           since: dt.datetime | None) -> tuple[int, str, dict[str, list[int]]]:
+    version = state.hub.version(workflow_id)
+    with state.db.read() as conn:
+        now = state.clock.now()
+        tasks = reads.task_status_updates(conn, workflow_id, since)
+    sync_time = format_time(now - dt.timedelta(seconds=state.settings.sync_margin))
+    return version, sync_time, tasks
+
+
+@router.post("/workflow/{workflow_id}/task_status_updates")
+async def task_status_updates(workflow_id: PathId, state: StateDep,
+                              body: StatusSyncBody | None = None) -> dict[str, Any]:
+    """``{"tasks_by_status": {status: [ids]}, "time": "..."}`` (inclusive, 1 s resolution)."""
+    body = body if body is not None else StatusSyncBody()
+    since = None
+    if body.last_sync is not None:
+        try:
+            since = parse_time(body.last_sync)
+        except ValueError as exc:
+            raise InvalidInput(f"last_sync: {exc}", location="last_sync") from exc
+    version, sync_time, tasks = await anyio.to_thread.run_sync(_query, state, workflow_id, since)
+    if body.wait and since is not None:
+        covered = state.hub.covered(workflow_id, format_time(since))
+        stale = covered is not None and version <= covered
+        must_wait = stale or (covered is None and not tasks)
+        if must_wait and await state.hub.wait_change(workflow_id, version, body.wait):
+            version, sync_time, tasks = await anyio.to_thread.run_sync(
+                _query, state, workflow_id, since)
+    state.hub.remember(workflow_id, sync_time, version)
+    return {"tasks_by_status": tasks, "time": sync_time}
