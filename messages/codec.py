@@ -44,6 +44,7 @@ __all__ = [
     "decode",
     "decode_obj",
     "encode",
+    "encode_envelope",
     "encode_obj",
     "is_registered",
     "message",
@@ -102,7 +103,7 @@ def message(tag: str) -> Callable[[type[T]], type[T]]:
             raise ValueError(f"tag {tag!r} already registered by {previous.__qualname__}")
         _by_tag[tag] = cls
         _tag_by_cls[cls] = tag
-        return cls
+        return cls  # type: ignore[return-value]  # attrs.has narrows cls to AttrsInstance
 
     return register
 
@@ -197,7 +198,8 @@ def _make_fast_path(
     return fast
 
 
-_PLAIN = {int: int, str: str, bytes: bytes, bool: bool, type(None): type(None), None: type(None)}
+_PLAIN: dict[Any, type] = {int: int, str: str, bytes: bytes, bool: bool, type(None): type(None),
+                           None: type(None)}
 
 
 def _plain_types(tp: Any) -> tuple[type, ...] | None:
@@ -451,6 +453,34 @@ def encode(obj: Any) -> bytes:
         raise EncodeError(f"cannot encode {spec.tag}: {exc}") from exc
     if len(data) > MAX_FRAME_SIZE:
         raise EncodeError(f"{spec.tag} encodes to {len(data)} bytes, over the {MAX_FRAME_SIZE} limit")
+    return data
+
+
+def encode_envelope(kind: int, corr_id: int, sender: str, reply_to: str | None,
+                    deadline: float | None, msg: Any) -> bytes:
+    """``encode(Envelope(...))`` without building the Envelope first (the runtime's hot path)."""
+    if msg is None:
+        payload = None
+    else:
+        cls = type(msg)
+        spec = _specs.get(cls)
+        if spec is None:
+            if cls not in _tag_by_cls:
+                raise EncodeError(f"{cls.__qualname__} is not a registered message class")
+            spec = _spec(cls)
+        payload = (spec.tag, *spec.getter(msg))
+    packer = getattr(_local, "packer", None) or _packer()
+    try:
+        data: bytes = packer.pack(("envelope", kind, corr_id, sender, reply_to, deadline, payload))
+    except EncodeError:
+        _local.packer = None
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        _local.packer = None
+        raise EncodeError(f"cannot encode {type(msg).__name__}: {exc}") from exc
+    if len(data) > MAX_FRAME_SIZE:
+        raise EncodeError(f"{type(msg).__name__} encodes to {len(data)} bytes, over the "
+                          f"{MAX_FRAME_SIZE} limit")
     return data
 
 

@@ -13,6 +13,12 @@ __all__ = ["PROTOCOL_MODULES", "load_all"]
 PROTOCOL_MODULES = (
     "messages.envelope",
     "messages.runtime",
+    "messages.config",
+    "messages.swarm",
+    "messages.orchestrator",
+    "messages.heartbeat",
+    "messages.synchronizer",
+    "messages.scheduler",
 )
 
 

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     node = Node(args.rundir, name=args.name)
     node.on_actor_failure = lambda name, exc: finish(EXIT_CRASHED)
     node.on_actor_stopped = lambda name: finish(0)
-    node.spawn(args.name, cls, init)  # type: ignore[arg-type]
+    node.spawn(args.name, cls, init)
 
     def watch_stdin() -> None:
         while True:

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pykka
 
-from messages import Envelope, Kind, decode, encode
+from messages import Envelope, Kind, decode
+from messages.codec import encode_envelope
 from messages.runtime import Failure, Rejection
 
 from actors.errors import ActorDeadError, AskTimeout, Rejected, RemoteError
@@ -207,9 +208,8 @@ class Node:
     # ------------------------------------------------------------------ sending
 
     def send_tell(self, target: str, message: Any, *, reply_to: str | None, sender: str) -> bool:
-        env = Envelope(Kind.TELL, 0, sender, reply_to, None, message)
         try:
-            self._send(target, env, encode(env))
+            self._send(target, encode_envelope(Kind.TELL, 0, sender, reply_to, None, message))
         except ActorDeadError as exc:
             self._dead_letter(f"tell {type(message).__name__} to {target}: {exc}")
             return False
@@ -233,14 +233,13 @@ class Node:
     def _start_ask(self, target: str, message: Any, timeout: float,
                    sender: str) -> tuple[Future[Any], int]:
         corr = next(self._corr)
-        env = Envelope(Kind.ASK, corr, sender, None, self.clock() + timeout, message)
-        data = encode(env)
+        data = encode_envelope(Kind.ASK, corr, sender, None, self.clock() + timeout, message)
         future: Future[Any] = Future()
         pending = _Pending(future, None, target)
         with self._lock:
             self._pending[corr] = pending
         try:
-            pending.conn = self._send(target, env, data)
+            pending.conn = self._send(target, data)
         except ActorDeadError as exc:
             with self._lock:
                 self._pending.pop(corr, None)
@@ -254,7 +253,7 @@ class Node:
             pending.future.set_exception(
                 AskTimeout(f"no reply from {target} within {timeout:g} s"))
 
-    def _send(self, target: str, env: Envelope, data: bytes) -> Connection | None:
+    def _send(self, target: str, data: bytes) -> Connection | None:
         """Deliver encoded ``data`` to ``target``; returns the connection used (None: local)."""
         pref = self._local.get(target)
         if pref is not None:
@@ -297,8 +296,7 @@ class Node:
               failure: bool = False) -> None:
         """Answer an ASK (called by the actor thread that handled it)."""
         kind = Kind.FAILURE if failure else Kind.REPLY
-        env = Envelope(kind, request.corr_id, "", None, None, value)
-        data = encode(env)
+        data = encode_envelope(kind, request.corr_id, "", None, None, value)
         if conn is None:
             self._resolve(decode(data))
             return

@@ -19,6 +19,7 @@ monitor thread and must be quick.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import select
@@ -254,7 +255,7 @@ class Supervisor:
                 if spec.hang_timeout is None:
                     continue
                 future = self.node.ask_future(name, Ping(), timeout=spec.hang_timeout)
-                future.add_done_callback(lambda f, n=name: self._pong(n, f))
+                future.add_done_callback(functools.partial(self._pong, name))
                 with self._lock:
                     last = self._last_pong.get(name, now)
                     proc = self._procs.get(name)
