@@ -1,0 +1,168 @@
+"""``python -m actors.distributor``: the distributor process of one workflow run.
+
+Started by the swarm's supervisor (or by hand). Prints ``READY`` on stdout once the server knows
+it started, then runs until the run is over, a signal (SIGTERM/SIGINT/SIGHUP) arrives, or its
+parent is gone (stdin at EOF when stdin is a pipe, or a changed parent PID); it kills its running
+task process groups before it exits. The token may come from ``--token`` or ``ACTORSWARM_TOKEN``.
+Exit codes: 0 done, 1 the server failed us (unreachable, rejected, malformed), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import stat
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from actors.distributor.backend import Backend
+from actors.distributor.http import ServerClient
+from actors.distributor.local import LocalBackend, LocalConfig
+from actors.distributor.service import Distributor, DistributorConfig
+from actors.distributor.sim import Duration, SimBackend, SimConfig
+from actors.errors import ActorswarmError, ConfigError
+from actors.worker.env import TOKEN_VARIABLE
+
+__all__ = ["build_backend", "build_parser", "main"]
+
+log = logging.getLogger("actors.distributor")
+
+
+def _pos_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
+def _pos_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The distributor's command line."""
+    p = argparse.ArgumentParser(prog="python -m actors.distributor",
+                                description="Run the task instances of one workflow run.")
+    p.add_argument("--server", required=True, help="state server URL (http://host:port)")
+    p.add_argument("--workflow-run-id", type=int, required=True)
+    p.add_argument("--workflow-id", type=int, help="names the log directory wf<ID>")
+    p.add_argument("--backend", choices=("local", "sim"), default="local")
+    p.add_argument("--token", help=f"server token (or set {TOKEN_VARIABLE})")
+    p.add_argument("--state-dir", type=Path, default=Path(".actorswarm"),
+                   help="where logs/ go (default: ./.actorswarm)")
+    p.add_argument("--heartbeat-interval", type=_pos_float, default=30.0)
+    p.add_argument("--report-by-buffer", type=_pos_float, default=3.1)
+    p.add_argument("--claim-batch", type=_pos_int, default=1000)
+    p.add_argument("--max-idle", type=_pos_float, default=0.25,
+                   help="longest sleep between polls when idle (s)")
+    p.add_argument("--retry-budget", type=_pos_float, default=180.0,
+                   help="seconds to retry an unreachable server")
+    local = p.add_argument_group("backend local")
+    local.add_argument("--working-dir", type=Path, help="where commands run (default: cwd)")
+    local.add_argument("--max-parallel", type=_pos_int)
+    local.add_argument("--max-cores", type=_pos_int)
+    local.add_argument("--max-memory", type=_pos_float, help="GiB for all tasks")
+    local.add_argument("--kill-grace", type=_pos_float, default=10.0)
+    local.add_argument("--memory-enforcement", choices=("auto", "cgroup", "rss"),
+                       default="auto")
+    sim = p.add_argument_group("backend sim")
+    sim.add_argument("--sim-duration", default="0",
+                     help="const:S | uniform:LO:HI | exp:MEAN | normal:MU:SD | lognormal:MU:SG")
+    sim.add_argument("--sim-failure-rate", type=float, default=0.0)
+    sim.add_argument("--sim-resource-error-rate", type=float, default=0.0)
+    sim.add_argument("--sim-seed", type=int)
+    return p
+
+
+def build_backend(args: argparse.Namespace, token: str | None) -> Backend:
+    """The backend named by ``--backend`` with its options."""
+    if args.backend == "sim":
+        return SimBackend(SimConfig(duration=Duration.from_spec(args.sim_duration),
+                                    failure_rate=args.sim_failure_rate,
+                                    resource_error_rate=args.sim_resource_error_rate,
+                                    seed=args.sim_seed))
+    return LocalBackend(LocalConfig(
+        server=args.server, workflow_run_id=args.workflow_run_id,
+        state_dir=args.state_dir.resolve(), working_dir=(args.working_dir or Path.cwd()).resolve(),
+        workflow_id=args.workflow_id, token=token, max_parallel=args.max_parallel,
+        max_cores=args.max_cores, max_memory_gib=args.max_memory,
+        heartbeat_interval=args.heartbeat_interval, report_by_buffer=args.report_by_buffer,
+        kill_grace=args.kill_grace, memory_enforcement=args.memory_enforcement,
+        retry_budget=args.retry_budget))
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    """When stdin is a pipe, its EOF means the parent is gone: set ``stop``."""
+    try:
+        if not stat.S_ISFIFO(os.fstat(0).st_mode):
+            return
+    except OSError:
+        return
+
+    def reader() -> None:
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        log.warning("stdin closed: parent is gone")
+        stop.set()
+
+    threading.Thread(target=reader, name="stdin-watch", daemon=True).start()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the distributor; return its exit code."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s distributor %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    token = args.token or os.environ.get(TOKEN_VARIABLE) or None
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    parent = os.getppid()
+    _watch_stdin(stop)
+    try:
+        backend = build_backend(args, token)
+    except ConfigError as exc:
+        print(f"actors.distributor: {exc}", file=sys.stderr)
+        return 2
+    except ActorswarmError as exc:
+        print(f"actors.distributor: {exc}", file=sys.stderr)
+        return 1
+    config = DistributorConfig(workflow_run_id=args.workflow_run_id,
+                               claim_batch=args.claim_batch,
+                               heartbeat_interval=args.heartbeat_interval,
+                               report_by_buffer=args.report_by_buffer, max_idle=args.max_idle)
+    try:
+        with ServerClient(args.server, token=token, retry_budget=args.retry_budget) as client:
+            distributor = Distributor(config, client, backend, stop=stop,
+                                      orphaned=lambda: os.getppid() != parent)
+            status = distributor.start()
+            print("READY", flush=True)
+            log.info("started for run %s (status %s, backend %s)", args.workflow_run_id,
+                     status.value, args.backend)
+            distributor.run()
+    except ActorswarmError as exc:
+        log.error("distributor failed: %s", exc)
+        return 1
+    finally:
+        backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
