@@ -1,0 +1,1 @@
+"""The orchestrator actor: owns SwarmState and the run status (pure logic + thin shell)."""

@@ -1,0 +1,84 @@
+"""Conversions between the orchestrator's pure values and its wire messages (no I/O).
+
+Who uses it: ``actors.orchestrator.actor`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from actors.gateway.types import TaskEdges, TaskRow
+from actors.orchestrator import logic
+from actors.orchestrator.state import ReadyTask, SwarmState
+from messages.orchestrator import ErrorInfo, OrchestratorResult, Progress
+from messages.scheduler import QueueTasks, ReadyTaskSpec, Resources
+from messages.swarm import SwarmInit
+from messages.synchronizer import EdgeRow, TaskRowSpec
+from messages.values import ArrayId, RunStatus, TaskId, TaskStatus
+
+__all__ = ["CHUNK", "edges_of", "progress_of", "queue_tasks_messages", "row_of", "wire_result"]
+
+#: Tasks per QueueTasks message (keeps frames small and lets batches pipeline).
+CHUNK = 5000
+
+
+def row_of(spec: TaskRowSpec) -> TaskRow:
+    """The gateway's TaskRow for a wire TaskRowSpec (pairs become mappings)."""
+    return TaskRow(task_id=TaskId(spec.task_id), array_id=ArrayId(spec.array_id),
+                   status=spec.status, max_attempts=spec.max_attempts,
+                   resource_scales=dict(spec.resource_scales),
+                   fallback_queues=tuple(spec.fallback_queues),
+                   requested_resources=dict(spec.requested_resources),
+                   cluster_name=spec.cluster_name, queue_name=spec.queue_name,
+                   array_max_concurrently_running=spec.array_max_concurrently_running)
+
+
+def edges_of(edge: EdgeRow) -> TaskEdges:
+    """The gateway's TaskEdges for a wire EdgeRow."""
+    return TaskEdges(task_id=TaskId(edge.task_id), node_id=edge.node_id,
+                     downstream_node_ids=tuple(edge.downstream_node_ids))
+
+
+def queue_tasks_messages(taken: Sequence[ReadyTask], max_batch_size: int) -> Iterator[QueueTasks]:
+    """The taken tasks as QueueTasks messages of at most CHUNK tasks each."""
+    specs = [ReadyTaskSpec(int(t.task_id), int(t.array_id), Resources(
+        cluster=t.resources.cluster, queue=t.resources.queue, cores=t.resources.cores,
+        memory=t.resources.memory, runtime=t.resources.runtime,
+        extra=tuple(t.resources.extra))) for t in taken]
+    for i in range(0, len(specs), CHUNK):
+        yield QueueTasks(tuple(specs[i:i + CHUNK]), max_batch_size)
+
+
+def wire_result(result: logic.RunResult, workflow_id: int, run_id: int) -> OrchestratorResult:
+    """The wire OrchestratorResult of a pure RunResult."""
+    error = None
+    if result.error is not None:
+        error = ErrorInfo(result.error.error_type.__name__, result.error.message)
+    return OrchestratorResult(
+        final_status=result.final_status, elapsed_time=result.elapsed_time,
+        total_tasks=result.total_tasks, done_count=result.done_count,
+        failed_count=result.failed_count,
+        num_previously_complete=result.num_previously_complete,
+        task_final_statuses=tuple((int(t), s) for t, s in result.task_final_statuses.items()),
+        done_task_ids=tuple(int(t) for t in result.done_task_ids),
+        failed_task_ids=tuple(int(t) for t in result.failed_task_ids),
+        error=error, workflow_id=workflow_id, workflow_run_id=run_id)
+
+
+_RUNNING = (TaskStatus.RUNNING,)
+_QUEUED = (TaskStatus.QUEUED, TaskStatus.INSTANTIATING, TaskStatus.LAUNCHED)
+
+
+def progress_of(state: SwarmState | None, machine: logic.RunMachine | None, in_flight: set[int],
+                run_id: int, now: float, swarm: SwarmInit) -> Progress:
+    """Counts by bucket for progress displays (zeros before the workflow is loaded)."""
+    status = machine.held if machine is not None else swarm.held_status
+    elapsed = max(0.0, now - swarm.started_at)
+    if state is None:
+        return Progress(run_id, RunStatus(status), 0, 0, 0, 0, 0, 0, elapsed)
+    total, done, failed = state.total_tasks, state.done_count, state.failed_count
+    running = state.count(*_RUNNING)
+    queued = state.count(*_QUEUED) + len(in_flight)
+    pending = max(0, total - done - failed - running - queued)
+    return Progress(run_id, RunStatus(status), total, done, failed, running, queued, pending,
+                    elapsed, state.num_previously_complete)
