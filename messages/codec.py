@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: Largest frame (bytes) any reader accepts. Larger frames are refused with DecodeError.
-MAX_FRAME_SIZE = 16 * 1024 * 1024
+MAX_FRAME_SIZE = 64 * 1024 * 1024
 
 #: Deepest nesting of arrays accepted in a frame.
 MAX_DEPTH = 32

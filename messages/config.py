@@ -116,6 +116,8 @@ class OrchestratorConfig:
     max_batch_size: int = 500
     #: long-poll wait used by the synchronizer against servers that support it (0: never)
     long_poll_wait: float = 10.0
+    #: how long run-status transitions are retried while the server is unreachable
+    server_outage_limit: float = 600.0
 
     @classmethod
     def from_run_config(cls, run: WorkflowRunConfig, **kw: Any) -> OrchestratorConfig:

@@ -42,6 +42,10 @@ class ErrorInfo:
     message: str
 
 
+def _short(ids: tuple[object, ...]) -> str:
+    return f"<{len(ids)} entries>" if len(ids) > 8 else repr(ids)
+
+
 @message("orchestrator.OrchestratorResult")
 @attrs.frozen
 class OrchestratorResult:
@@ -53,9 +57,9 @@ class OrchestratorResult:
     done_count: int
     failed_count: int
     num_previously_complete: int
-    task_final_statuses: tuple[tuple[int, TaskStatus], ...]
-    done_task_ids: tuple[int, ...]
-    failed_task_ids: tuple[int, ...]
+    task_final_statuses: tuple[tuple[int, TaskStatus], ...] = attrs.field(repr=_short)
+    done_task_ids: tuple[int, ...] = attrs.field(repr=_short)
+    failed_task_ids: tuple[int, ...] = attrs.field(repr=_short)
     error: ErrorInfo | None
     workflow_id: int = 0
     workflow_run_id: int = 0

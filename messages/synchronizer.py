@@ -48,9 +48,14 @@ class LoadWorkflow:
 @message("synchronizer.SyncNow")
 @attrs.frozen
 class SyncNow:
-    """Orchestrator -> synchronizer: sync now; ``full`` ignores ``last_sync``."""
+    """Orchestrator -> synchronizer: sync now; ``full`` ignores ``last_sync``.
+
+    A restarted synchronizer has not loaded anything: this message also starts its loops, for
+    the workflow's ``arrays`` (the orchestrator sends it on ``ChildRestarted``).
+    """
 
     full: bool = False
+    arrays: tuple[int, ...] = ()
 
 
 @message("synchronizer.TaskRowSpec")
@@ -117,6 +122,7 @@ class WorkflowLoaded:
     queues: tuple[QueueInfo, ...]
     server_time: str
     long_poll: bool
+    total_tasks: int = -1  #: every task of the workflow incl. D ones; -1 if the server can't say
 
 
 @message("synchronizer.TaskStatusesChanged")

@@ -316,10 +316,10 @@ class OrchestratorActor(Actor):
         self.status_failing_since.pop(asked, None)
         reply: RunStatus = future.result()
         previous = self.machine.held if self.machine is not None else reply
-        self._step(lambda m, s, now: logic.on_status_reply(m, s, asked, reply, now,
-                                                           self.policy))
         if reply is not previous:
             self._publish(RunStatusChanged(self.run_id, reply, previous))
+        self._step(lambda m, s, now: logic.on_status_reply(m, s, asked, reply, now,
+                                                           self.policy))
 
     def _terminated(self, effect: logic.SendTerminate, future: Future[Any]) -> None:
         exc = future.exception()

@@ -11,6 +11,10 @@ thread, one message at a time, for:
 - private timer messages scheduled with ``send_after`` (``incoming.kind is None``): any object,
   never encoded, never leaving the process.
 
+Blocking I/O (HTTP) goes through ``in_background(fn, then)``: ``fn`` runs on a small thread
+pool and ``then`` runs on the actor's thread when it is done, so the mailbox (and the
+supervisor's ``Ping``) is never stuck behind a slow server.
+
 ``Ping`` is answered by the runtime (``Pong``) without reaching ``receive``; so is ``StopActor``.
 """
 
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
@@ -54,6 +60,14 @@ class _TimerFired:
         self.message = message
 
 
+class _BackgroundDone:
+    __slots__ = ("callback", "future")
+
+    def __init__(self, callback: Callable[[Future[Any]], None], future: Future[Any]) -> None:
+        self.callback = callback
+        self.future = future
+
+
 class Actor(pykka.ThreadingActor):
     """A named actor hosted by a ``Node``. Construct only through ``Node.spawn``."""
 
@@ -62,8 +76,16 @@ class Actor(pykka.ThreadingActor):
         self.node = node
         self.name = name
         self.init = init
+        self._io_pool: ThreadPoolExecutor | None = None
+
+    #: how many threads ``in_background`` may use at once
+    io_threads = 2
 
     # ----------------------------------------------------------------- for subclasses
+
+    def started(self) -> None:
+        """Set-up on the actor's own thread before the first message (override this, not
+        pykka's ``on_start``). An exception here is a crash: the supervisor sees it."""
 
     def receive(self, message: Any, incoming: Incoming) -> Any:
         """Handle one message; see the module docstring for what the return value means."""
@@ -98,7 +120,36 @@ class Actor(pykka.ThreadingActor):
     def now(self) -> float:
         return self.node.clock()
 
+    def in_background(self, fn: Callable[[], Any],
+                      then: Callable[[Future[Any]], None]) -> Future[Any]:
+        """Run blocking I/O ``fn`` on this actor's I/O threads; ``then(future)`` runs later on
+        the actor's own thread, like a message, so the mailbox never waits on I/O."""
+        pool = self._io_pool
+        if pool is None:
+            pool = self._io_pool = ThreadPoolExecutor(max_workers=self.io_threads,
+                                                      thread_name_prefix=f"{self.name}-io")
+        future = pool.submit(fn)
+        pref = self.actor_ref
+
+        def done(f: Future[Any]) -> None:
+            try:
+                pref.tell(_BackgroundDone(then, f))
+            except pykka.ActorDeadError:
+                pass
+
+        future.add_done_callback(done)
+        return future
+
     # ----------------------------------------------------------------- pykka hooks
+
+    def on_start(self) -> None:
+        try:
+            self.started()
+        except BaseException as exc:
+            log.exception("actor %s failed to start", self.name)
+            self._shutdown_io()
+            self.node.actor_failed(self.name, exc)
+            raise
 
     def on_receive(self, message: Any) -> Any:
         if type(message) is Delivery:
@@ -106,6 +157,9 @@ class Actor(pykka.ThreadingActor):
             return None
         if type(message) is _TimerFired:
             return self.receive(message.message, _TIMER)
+        if type(message) is _BackgroundDone:
+            message.callback(message.future)
+            return None
         return self.receive(message, _TIMER)  # direct pykka use (tests, embedding hosts)
 
     def _handle_delivery(self, delivery: Delivery) -> None:
@@ -142,7 +196,13 @@ class Actor(pykka.ThreadingActor):
 
     def on_stop(self) -> None:
         """pykka hook after a normal stop; subclasses overriding it must call super()."""
+        self._shutdown_io()
         self.node.actor_stopped(self.name)
+
+    def _shutdown_io(self) -> None:
+        if self._io_pool is not None:
+            self._io_pool.shutdown(wait=False, cancel_futures=True)
+            self._io_pool = None
 
     def on_failure(
         self,
@@ -152,4 +212,5 @@ class Actor(pykka.ThreadingActor):
     ) -> None:
         log.error("actor %s crashed: %s: %s", self.name,
                   getattr(exception_type, "__name__", "?"), exception_value)
+        self._shutdown_io()
         self.node.actor_failed(self.name, exception_value)

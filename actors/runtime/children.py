@@ -90,6 +90,7 @@ class ChildProcess:
         self.tail: deque[str] = deque(maxlen=40)
         self.stopping = False
         self.hung = False
+        self.ready_line: str | None = None
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:
@@ -214,6 +215,8 @@ def start_command_process(spec: CommandSpec, log_dir: str | None) -> ChildProces
             if sink is not None:
                 sink.write(line + b"\n")
             ready = pattern.search(text) is not None
+            if ready:
+                child.ready_line = text
     for stream in streams.values():
         threading.Thread(target=_pump, args=(stream, child, sink), daemon=True,
                          name=f"pump-{spec.name}").start()

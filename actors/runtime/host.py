@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     length = struct.unpack(">I", _read_exact(0, 4))[0]
     init: Any = decode(_read_exact(0, length)) if length else None
 
+    from actors.errors import RuntimeFailure
     from actors.runtime.node import Node  # after the handshake read: keeps start-up lean
+    from messages.runtime import Ping
 
     done = threading.Event()
     exit_code = [0]
@@ -83,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     node.on_actor_failure = lambda name, exc: finish(EXIT_CRASHED)
     node.on_actor_stopped = lambda name: finish(0)
     node.spawn(args.name, cls, init)
+    try:  # READY means started: the Pong comes after the actor's set-up
+        node.ask(args.name, Ping(), timeout=60.0)
+    except RuntimeFailure as exc:
+        logging.getLogger(__name__).error("actor %s did not start: %s", args.name, exc)
+        node.close()
+        os._exit(EXIT_CRASHED)
 
     def watch_stdin() -> None:
         while True:

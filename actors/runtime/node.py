@@ -138,6 +138,7 @@ class Node:
         self._pending: dict[int, _Pending] = {}
         self._corr = itertools.count(1)
         self._lock = threading.Lock()
+        self._connect_lock = threading.Lock()
         self._dead_letters = 0
         self._closed = False
         self.on_actor_failure: Callable[[str, BaseException | None], None] | None = None
@@ -265,19 +266,22 @@ class Node:
         try:
             conn.send_bytes(data)
         except ActorDeadError:
+            conn.close()
             conn = self._connect(target)  # the peer may have restarted: one fresh attempt
             conn.send_bytes(data)
         return conn
 
     def _connect(self, target: str) -> Connection:
-        sock = connect_unix(self.socket_path(target))
-        conn = Connection(sock, target, self._on_outgoing, self._outgoing_closed, self._tstats)
-        with self._lock:
-            old = self._conns.get(target)
-            self._conns[target] = conn
-        if old is not None:
-            old.close()
-        return conn.start()
+        with self._connect_lock:  # one connection per target, even with concurrent senders
+            current = self._conns.get(target)
+            if current is not None and not current.closed:
+                return current
+            sock = connect_unix(self.socket_path(target))
+            conn = Connection(sock, target, self._on_outgoing, self._outgoing_closed,
+                              self._tstats)
+            with self._lock:
+                self._conns[target] = conn
+            return conn.start()
 
     def _deliver_local(self, name: str, pref: pykka.ActorRef[Any], env: Envelope,
                        conn: Connection | None) -> None:

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from messages import decode, encode
 from messages.runtime import (
     ChildExited,
     ChildRestarted,
@@ -101,7 +102,7 @@ class Supervisor:
     def start(self) -> None:
         """Start every child in order; on a failure stop those started and raise StartError."""
         try:
-            for name in self.order:
+            for name in list(self.order):
                 self._start_child(name)
                 self._notify(ChildStarted(name, self._pids.get(name, os.getpid()), 0))
         except BaseException:
@@ -113,6 +114,32 @@ class Supervisor:
             t.start()
             self._threads.append(t)
 
+    def add_child(self, spec: Spec) -> None:
+        """Start one more child after ``start()`` (it stops first, being the newest)."""
+        with self._lock:
+            if spec.name in self.specs:
+                raise ValueError(f"a child named {spec.name!r} already exists")
+            if self._stopping:
+                raise RuntimeFailure(f"cannot add {spec.name!r}: the supervisor is stopping")
+            self.specs[spec.name] = spec
+            self.order.append(spec.name)
+            self._restarts[spec.name] = 0
+        try:
+            self._start_child(spec.name)
+        except BaseException:
+            with self._lock:
+                del self.specs[spec.name]
+                self.order.remove(spec.name)
+                del self._restarts[spec.name]
+            raise
+        self._notify(ChildStarted(spec.name, self._pids.get(spec.name, os.getpid()), 0))
+
+    def ready_line(self, name: str) -> str | None:
+        """The output line that made command child ``name`` ready (e.g. one carrying its URL)."""
+        with self._lock:
+            proc = self._procs.get(name)
+        return None if proc is None else proc.ready_line
+
     def stop(self) -> None:
         """Stop every child in reverse start order (graceful, then SIGTERM, then SIGKILL)."""
         with self._lock:
@@ -120,7 +147,7 @@ class Supervisor:
                 return
             self._stopping = True
         os.write(self._wake_w, b"x")
-        for name in reversed(self.order):
+        for name in reversed(list(self.order)):
             self._stop_child(name)
         for t in self._threads:
             if t is not threading.current_thread():
@@ -162,8 +189,9 @@ class Supervisor:
         spec = self.specs[name]
         if isinstance(spec, CommandSpec):
             proc = start_command_process(spec, self.log_dir)
-        elif self.mode == "thread":
-            self.node.spawn(name, _load(spec.actor), spec.init)
+        elif self.mode == "thread":  # the init message crosses the codec here too
+            init = decode(encode(spec.init)) if spec.init is not None else None
+            self.node.spawn(name, _load(spec.actor), init)
             with self._lock:
                 self._last_pong[name] = time.monotonic()
             return
