@@ -27,7 +27,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-import attrs
 import pykka
 
 from messages import Envelope, Kind
@@ -41,13 +40,21 @@ __all__ = ["Actor", "Incoming"]
 log = logging.getLogger(__name__)
 
 
-@attrs.frozen
 class Incoming:
-    """Who sent the message being handled and where answers go (envelope metadata)."""
+    """Who sent the message being handled and where answers go (envelope metadata).
 
-    kind: Kind | None  # None for a private timer message
-    sender: str
-    reply_to: str | None
+    A plain slotted class (built once per message on the hot path); treat it as read-only.
+    """
+
+    __slots__ = ("kind", "reply_to", "sender")
+
+    def __init__(self, kind: Kind | None, sender: str, reply_to: str | None) -> None:
+        self.kind = kind  # None for a private timer message
+        self.sender = sender
+        self.reply_to = reply_to
+
+    def __repr__(self) -> str:
+        return f"Incoming(kind={self.kind!r}, sender={self.sender!r}, reply_to={self.reply_to!r})"
 
 
 _TIMER = Incoming(None, "", None)
@@ -153,7 +160,9 @@ class Actor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         if type(message) is Delivery:
-            self._handle_delivery(message)
+            conn = message.conn
+            for env in message.envelopes:
+                self._handle_envelope(env, conn)
             return None
         if type(message) is _TimerFired:
             return self.receive(message.message, _TIMER)
@@ -162,27 +171,26 @@ class Actor(pykka.ThreadingActor):
             return None
         return self.receive(message, _TIMER)  # direct pykka use (tests, embedding hosts)
 
-    def _handle_delivery(self, delivery: Delivery) -> None:
-        env: Envelope = delivery.envelope
+    def _handle_envelope(self, env: Envelope, conn: Any) -> None:
         msg = env.message
         incoming = Incoming(env.kind, env.sender, env.reply_to)
         if env.kind == Kind.ASK:
             if env.deadline is not None and self.node.clock() > env.deadline:
                 return  # the asker has given up; its runtime counts the missing reply
             if type(msg) is Ping:
-                self.node.reply(env, delivery.conn, Pong(self.name, os.getpid()))
+                self.node.reply(env, conn, Pong(self.name, os.getpid()))
                 return
             if type(msg) is StopActor:
-                self.node.reply(env, delivery.conn, None)
+                self.node.reply(env, conn, None)
                 self.stop_requested()
                 return
             try:
                 result = self.receive(msg, incoming)
             except Exception as exc:  # noqa: BLE001 - the asker gets it, as pykka does
-                self.node.reply(env, delivery.conn, Failure(type(exc).__name__, str(exc)),
+                self.node.reply(env, conn, Failure(type(exc).__name__, str(exc)),
                                 failure=True)
                 return
-            self.node.reply(env, delivery.conn, result)
+            self.node.reply(env, conn, result)
             return
         if env.kind == Kind.TELL:
             if type(msg) is StopActor:

@@ -53,19 +53,20 @@ def ensure_private_dir(path: str) -> None:
 
 
 class Connection:
-    """One framed connection. ``on_envelope`` runs on the reader thread; keep it short."""
+    """One framed connection. ``on_envelopes`` runs on the reader thread with every envelope
+    decoded from one read (in order); keep it short."""
 
     def __init__(
         self,
         sock: socket.socket,
         peer: str,
-        on_envelope: Callable[[Connection, Envelope], None],
+        on_envelopes: Callable[[Connection, list[Envelope]], None],
         on_close: Callable[[Connection], None],
         stats: TransportStats,
     ) -> None:
         self.peer = peer
         self._sock = sock
-        self._on_envelope = on_envelope
+        self._on_envelopes = on_envelopes
         self._on_close = on_close
         self._stats = stats
         self._write_lock = threading.Lock()
@@ -116,6 +117,7 @@ class Connection:
                     break
                 if not chunk:
                     break
+                batch: list[Envelope] = []
                 try:
                     reader.feed(chunk)
                     while True:
@@ -134,12 +136,15 @@ class Connection:
                             log.warning("dropped a bare %s from %s (no envelope)",
                                         type(frame).__name__, self.peer)
                             continue
-                        self._stats.frames_in += 1
-                        self._on_envelope(self, frame)
+                        batch.append(frame)
                 except DecodeError as exc:
                     self._stats.broken_streams += 1
                     log.warning("closing the connection from %s: %s", self.peer, exc)
                     break
+                finally:
+                    if batch:
+                        self._stats.frames_in += len(batch)
+                        self._on_envelopes(self, batch)
         finally:
             self.close()
             self._on_close(self)
@@ -167,12 +172,12 @@ class Listener:
         self,
         path: str,
         name: str,
-        on_envelope: Callable[[Connection, Envelope], None],
+        on_envelopes: Callable[[Connection, list[Envelope]], None],
         stats: TransportStats,
     ) -> None:
         self.path = path
         self._name = name
-        self._on_envelope = on_envelope
+        self._on_envelopes = on_envelopes
         self._stats = stats
         self._conns: set[Connection] = set()
         self._lock = threading.Lock()
@@ -203,7 +208,7 @@ class Listener:
                 sock, _ = self._sock.accept()
             except OSError:
                 break
-            conn = Connection(sock, f"client-of-{self._name}", self._on_envelope,
+            conn = Connection(sock, f"client-of-{self._name}", self._on_envelopes,
                               self._forget, self._stats)
             with self._lock:
                 self._conns.add(conn)
