@@ -20,8 +20,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
+import pykka
 
 from actors.app_steps import (
     bind_definition,
@@ -78,7 +80,7 @@ class RunRequest:
     max_concurrently_running: int | None = None
     config: OrchestratorConfig = attrs.Factory(OrchestratorConfig)
     mode: str = "process"
-    on_event: Callable[[object], None] | None = None
+    on_event: Callable[[object], None] | pykka.ActorRef[Any] | None = None
     cluster_name: str | None = None
 
 
