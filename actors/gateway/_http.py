@@ -69,6 +69,7 @@ class HttpCore:
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
+        self._closed = False
         self._sleep = sleep
         self._clock = clock
         headers = {"Accept": "application/json"}
@@ -86,7 +87,9 @@ class HttpCore:
         )
 
     def close(self) -> None:
-        """Close the connection pool (idempotent)."""
+        """Close the connection pool (idempotent). Calls in flight or later fail at once with
+        ServerUnavailable instead of being retried (an actor is shutting down)."""
+        self._closed = True
         self._client.close()
 
     def _timeout(self, read_timeout: float | None) -> httpx.Timeout:
@@ -96,6 +99,8 @@ class HttpCore:
     def _attempt(self, method: str, route: str, params: Mapping[str, Any] | None,
                  body: Any, timeout: httpx.Timeout) -> Any:
         label = f"{method} {route}"
+        if self._closed:
+            raise ServerUnavailable(f"{label}: the gateway is closed")
         try:
             response = self._client.request(
                 method, route, params=dict(params) if params else None,
@@ -103,6 +108,8 @@ class HttpCore:
         except httpx.UnsupportedProtocol as exc:
             raise ServerUnavailable(f"{label}: unsupported URL {self.config.base_url!r}") from exc
         except httpx.TransportError as exc:
+            if self._closed:
+                raise ServerUnavailable(f"{label}: the gateway was closed") from exc
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
         except httpx.HTTPError as exc:  # decoding errors, too many redirects
             raise ProtocolMismatch(f"{label}: unreadable answer: {exc}") from exc
