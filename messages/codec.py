@@ -254,7 +254,7 @@ def _checker_for(tp: Any, where: str) -> Checker | None:  # noqa: C901 - one bra
         return _union([_checker_for(a, where) for a in args], tp)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return _homogeneous(_checker_for(args[0], where), tuple)
+            return _homogeneous(_checker_for(args[0], where), tuple, _plain_types(args[0]))
         if args == ((),) or not args:
             return _homogeneous(_any_value, tuple)
         return _fixed([_checker_for(a, where) for a in args])
@@ -275,6 +275,7 @@ def _exact(types_: tuple[type, ...], name: str) -> Checker:
             raise _type_error(name, value)
         return value
 
+    check.exact = types_  # type: ignore[attr-defined]  # lets containers check inline
     return check
 
 
@@ -288,6 +289,9 @@ def _int(value: Any, depth: int) -> Any:
     if type(value) is not int:
         raise _type_error("int", value)
     return value
+
+
+_int.exact = (int,)  # type: ignore[attr-defined]
 
 
 def _float(value: Any, depth: int) -> Any:
@@ -318,6 +322,7 @@ def _enum_checker(enum_cls: type[enum.Enum]) -> Checker:
             raise DecodeError(f"{value!r} is not a valid {enum_cls.__name__}")
         return member
 
+    check.members = members  # type: ignore[attr-defined]  # lets containers check inline
     return check
 
 
@@ -344,7 +349,20 @@ def _union(checkers: list[Checker | None], tp: Any) -> Checker:
     return check
 
 
-def _homogeneous(inner: Checker | None, container: type) -> Checker:
+def _homogeneous(inner: Checker | None, container: type,
+                 plain: tuple[type, ...] | None = None) -> Checker:
+    """Arrays of one element type; ``plain``: exact element types needing no conversion."""
+    if plain is not None:
+        def check_plain(value: Any, depth: int) -> Any:
+            if type(value) is not tuple:
+                raise _type_error("array", value)
+            for v in value:
+                if type(v) not in plain:
+                    raise _type_error(" or ".join(t.__name__ for t in plain), v)
+            return value if container is tuple else container(value)
+
+        return check_plain
+
     def check(value: Any, depth: int) -> Any:
         if type(value) is not tuple:
             raise _type_error("array", value)
@@ -352,7 +370,8 @@ def _homogeneous(inner: Checker | None, container: type) -> Checker:
             raise DecodeError("nesting too deep")
         if inner is None:
             return value if container is tuple else container(value)
-        items = [inner(v, depth + 1) for v in value]
+        d = depth + 1
+        items = [inner(v, d) for v in value]
         return tuple(items) if container is tuple else container(items)
 
     return check
@@ -360,11 +379,38 @@ def _homogeneous(inner: Checker | None, container: type) -> Checker:
 
 def _fixed(inners: list[Checker | None]) -> Checker:
     n = len(inners)
+    if n == 2 and inners[0] is not None and inners[1] is not None:
+        first, second = inners[0], inners[1]
+        exact0 = getattr(first, "exact", None)
+        members1 = getattr(second, "members", None)
+        if exact0 is not None and members1 is not None:
+            lookup = members1.get
+
+            def check_scalar_enum(value: Any, depth: int) -> Any:  # e.g. (task id, status)
+                if type(value) is not tuple or len(value) != 2:
+                    raise _type_error("array of 2", value)
+                a, b = value
+                member = lookup(b) if type(b) in (str, int) else None
+                if type(a) not in exact0 or member is None:
+                    return check_pair(value, depth)  # the slow path names the problem
+                return (a, member)
+
+            def check_pair(value: Any, depth: int) -> Any:
+                return (first(value[0], depth + 1), second(value[1], depth + 1))
+
+            return check_scalar_enum
+
+        def check_pair(value: Any, depth: int) -> Any:  # the common (key, value) shape
+            if type(value) is not tuple or len(value) != 2:
+                raise _type_error("array of 2", value)
+            return (first(value[0], depth + 1), second(value[1], depth + 1))
+
+        return check_pair
 
     def check(value: Any, depth: int) -> Any:
         if type(value) is not tuple or len(value) != n:
             raise _type_error(f"array of {n}", value)
-        return tuple(v if c is None else c(v, depth + 1) for c, v in zip(inners, value))
+        return tuple([v if c is None else c(v, depth + 1) for c, v in zip(inners, value)])
 
     return check
 

@@ -35,7 +35,7 @@ class FrameReader:
         )
         self._broken = False
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes. Raises a non-recoverable DecodeError if a frame is too big."""
         if self._broken:
             raise _fatal("stream already broken by an earlier error")

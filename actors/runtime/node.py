@@ -214,7 +214,8 @@ class Node:
 
     def send_tell(self, target: str, message: Any, *, reply_to: str | None, sender: str) -> bool:
         try:
-            self._send(target, encode_envelope(Kind.TELL, 0, sender, reply_to, None, message))
+            self._send(target, encode_envelope(Kind.TELL, 0, sender, reply_to, None, message),
+                       urgent=False)
         except ActorDeadError as exc:
             self._dead_letter(f"tell {type(message).__name__} to {target}: {exc}")
             return False
@@ -258,7 +259,7 @@ class Node:
             pending.future.set_exception(
                 AskTimeout(f"no reply from {target} within {timeout:g} s"))
 
-    def _send(self, target: str, data: bytes) -> Connection | None:
+    def _send(self, target: str, data: bytes, *, urgent: bool = True) -> Connection | None:
         """Deliver encoded ``data`` to ``target``; returns the connection used (None: local)."""
         pref = self._local.get(target)
         if pref is not None:
@@ -268,11 +269,11 @@ class Node:
         if conn is None or conn.closed:
             conn = self._connect(target)
         try:
-            conn.send_bytes(data)
+            conn.send_bytes(data, urgent=urgent)
         except ActorDeadError:
             conn.close()
             conn = self._connect(target)  # the peer may have restarted: one fresh attempt
-            conn.send_bytes(data)
+            conn.send_bytes(data, urgent=urgent)
         return conn
 
     def _connect(self, target: str) -> Connection:

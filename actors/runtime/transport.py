@@ -69,7 +69,10 @@ class Connection:
         self._on_envelopes = on_envelopes
         self._on_close = on_close
         self._stats = stats
-        self._write_lock = threading.Lock()
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: list[bytes] = []
+        self._writing = False  # someone (a caller or the flusher) is inside sendall
+        self._flusher: threading.Thread | None = None
         self._closed = threading.Event()
         self._reader = threading.Thread(target=self._read_loop, name=f"conn-{peer}", daemon=True)
 
@@ -85,21 +88,72 @@ class Connection:
         """Encode and write one envelope. Raises ActorDeadError if the connection is gone."""
         self.send_bytes(encode(envelope))
 
-    def send_bytes(self, data: bytes) -> None:
+    def send_bytes(self, data: bytes, *, urgent: bool = True) -> None:
+        """Write one encoded frame, in order with every earlier frame of this connection.
+
+        ``urgent`` frames (asks, replies) are written by the calling thread when nothing else
+        is queued, so a request/response costs no extra thread hand-off. Non-urgent frames
+        (tells) are queued for the connection's flusher thread, which writes everything queued
+        with one ``sendall``: a burst of tells costs one system call, not one each. Raises
+        ActorDeadError if the connection is gone (a queued frame lost later is a dead letter).
+        """
         if self._closed.is_set():
             raise ActorDeadError(f"connection to {self.peer} is closed")
+        with self._cond:
+            inline = urgent and not self._pending and not self._writing
+            if inline:
+                self._writing = True
+            else:
+                self._pending.append(data)
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
+                                                     name=f"flush-{self.peer}")
+                    self._flusher.start()
+                elif not self._writing:
+                    self._cond.notify()
+        self._stats.frames_out += 1
+        if not inline:
+            return
         try:
-            with self._write_lock:
-                self._sock.sendall(data)
+            self._sock.sendall(data)
         except OSError as exc:
             self.close()
             raise ActorDeadError(f"connection to {self.peer} failed: {exc}") from exc
-        self._stats.frames_out += 1
+        finally:
+            with self._cond:
+                self._writing = False
+                if self._pending:
+                    self._cond.notify()
+
+    def _flush_loop(self) -> None:
+        """Write queued frames in order, as few system calls as possible."""
+        cond = self._cond
+        while True:
+            with cond:
+                while (not self._pending or self._writing) and not self._closed.is_set():
+                    cond.wait()
+                if self._closed.is_set():
+                    return
+                chunk = b"".join(self._pending)
+                self._pending.clear()
+                self._writing = True
+            try:
+                self._sock.sendall(chunk)
+            except OSError:
+                self.close()
+                return
+            finally:
+                with cond:
+                    self._writing = False
+                    if self._pending:
+                        cond.notify()
 
     def close(self) -> None:
         if self._closed.is_set():
             return
         self._closed.set()
+        with self._cond:
+            self._cond.notify_all()
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -109,17 +163,19 @@ class Connection:
     def _read_loop(self) -> None:
         reader = FrameReader()
         sock = self._sock
+        buffer = bytearray(RECV_SIZE)  # reused: recv() would allocate RECV_SIZE every call
+        view = memoryview(buffer)
         try:
             while True:
                 try:
-                    chunk = sock.recv(RECV_SIZE)
+                    n = sock.recv_into(buffer)
                 except OSError:
                     break
-                if not chunk:
+                if not n:
                     break
                 batch: list[Envelope] = []
                 try:
-                    reader.feed(chunk)
+                    reader.feed(view[:n])
                     while True:
                         try:
                             frame = reader.next_frame()
