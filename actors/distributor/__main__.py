@@ -3,7 +3,9 @@
 Started by the swarm's supervisor (or by hand). Prints ``READY`` on stdout once the server knows
 it started, then runs until the run is over, a signal (SIGTERM/SIGINT/SIGHUP) arrives, or its
 parent is gone (stdin at EOF when stdin is a pipe, or a changed parent PID); it kills its running
-task process groups before it exits. The token may come from ``--token`` or ``ACTORSWARM_TOKEN``.
+task process groups (or cancels its Slurm jobs) before it exits. With ``--detached`` (a
+distributor on a login node, apart from the swarm) only the run's end, SIGTERM or SIGINT stop
+it. The token may come from ``--token`` or ``ACTORSWARM_TOKEN``.
 Exit codes: 0 done, 1 the server failed us (unreachable, rejected, malformed), 2 bad usage.
 """
 
@@ -25,6 +27,7 @@ from actors.distributor.http import ServerClient
 from actors.distributor.local import LocalBackend, LocalConfig
 from actors.distributor.service import Distributor, DistributorConfig
 from actors.distributor.sim import Duration, SimBackend, SimConfig
+from actors.distributor.slurm import SlurmBackend, SlurmConfig
 from actors.errors import ActorswarmError, ConfigError
 from actors.worker.env import TOKEN_VARIABLE
 
@@ -47,6 +50,13 @@ def _pos_int(text: str) -> int:
     return value
 
 
+def _nonneg_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The distributor's command line."""
     p = argparse.ArgumentParser(prog="python -m actors.distributor",
@@ -54,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", required=True, help="state server URL (http://host:port)")
     p.add_argument("--workflow-run-id", type=int, required=True)
     p.add_argument("--workflow-id", type=int, help="names the log directory wf<ID>")
-    p.add_argument("--backend", choices=("local", "sim"), default="local")
+    p.add_argument("--backend", choices=("local", "sim", "slurm"), default="local")
     p.add_argument("--token", help=f"server token (or set {TOKEN_VARIABLE})")
     p.add_argument("--state-dir", type=Path, default=Path(".actorswarm"),
                    help="where logs/ go (default: ./.actorswarm)")
@@ -65,14 +75,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest sleep between polls when idle (s)")
     p.add_argument("--retry-budget", type=_pos_float, default=180.0,
                    help="seconds to retry an unreachable server")
+    p.add_argument("--detached", action="store_true",
+                   help="run on its own, apart from the swarm (e.g. on a login node): keep "
+                        "running when the parent process exits or SIGHUP arrives")
+    both = p.add_argument_group("backends local and slurm")
+    both.add_argument("--working-dir", type=Path, help="where commands run (default: cwd)")
+    both.add_argument("--kill-grace", type=_pos_float, default=10.0,
+                      help="seconds between SIGTERM and SIGKILL of a task's command")
     local = p.add_argument_group("backend local")
-    local.add_argument("--working-dir", type=Path, help="where commands run (default: cwd)")
     local.add_argument("--max-parallel", type=_pos_int)
     local.add_argument("--max-cores", type=_pos_int)
     local.add_argument("--max-memory", type=_pos_float, help="GiB for all tasks")
-    local.add_argument("--kill-grace", type=_pos_float, default=10.0)
     local.add_argument("--memory-enforcement", choices=("auto", "cgroup", "rss"),
                        default="auto")
+    slurm = p.add_argument_group("backend slurm")
+    slurm.add_argument("--slurm-poll-interval", type=_pos_float, default=5.0,
+                       help="seconds between squeue calls (default 5)")
+    slurm.add_argument("--slurm-max-in-flight", type=_pos_int, default=10_000,
+                       help="most jobs submitted and not finished (default 10000)")
+    slurm.add_argument("--slurm-max-array", type=_pos_int,
+                       help="most instances per job array (default: Slurm's MaxArraySize)")
+    slurm.add_argument("--slurm-python", default=sys.executable,
+                       help="interpreter that runs the worker in the job (default: this one)")
+    slurm.add_argument("--slurm-memory-overhead", type=_nonneg_int, default=0, metavar="MIB",
+                       help="MiB added to each job's --mem for the worker (default 0)")
+    slurm.add_argument("--slurm-lost-after", type=_pos_float, default=120.0,
+                       help="seconds a job may be unknown to Slurm before it counts as lost")
+    slurm.add_argument("--slurm-command-timeout", type=_pos_float, default=60.0,
+                       help="timeout of each sbatch/squeue/scancel call (s)")
     sim = p.add_argument_group("backend sim")
     sim.add_argument("--sim-duration", default="0",
                      help="const:S | uniform:LO:HI | exp:MEAN | normal:MU:SD | lognormal:MU:SG")
@@ -89,6 +119,17 @@ def build_backend(args: argparse.Namespace, token: str | None) -> Backend:
                                     failure_rate=args.sim_failure_rate,
                                     resource_error_rate=args.sim_resource_error_rate,
                                     seed=args.sim_seed))
+    if args.backend == "slurm":
+        return SlurmBackend(SlurmConfig(
+            server=args.server, workflow_run_id=args.workflow_run_id,
+            state_dir=args.state_dir.resolve(),
+            working_dir=(args.working_dir or Path.cwd()).resolve(),
+            workflow_id=args.workflow_id, token=token,
+            heartbeat_interval=args.heartbeat_interval, report_by_buffer=args.report_by_buffer,
+            kill_grace=args.kill_grace, retry_budget=args.retry_budget, python=args.slurm_python,
+            poll_interval=args.slurm_poll_interval, max_in_flight=args.slurm_max_in_flight,
+            max_array=args.slurm_max_array, memory_overhead_mib=args.slurm_memory_overhead,
+            lost_after=args.slurm_lost_after, command_timeout=args.slurm_command_timeout))
     return LocalBackend(LocalConfig(
         server=args.server, workflow_run_id=args.workflow_run_id,
         state_dir=args.state_dir.resolve(), working_dir=(args.working_dir or Path.cwd()).resolve(),
@@ -131,10 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    # detached (e.g. on a login node under nohup): the parent's exit and SIGHUP do not stop it
+    for sig in (signal.SIGTERM, signal.SIGINT) + (() if args.detached else (signal.SIGHUP,)):
         signal.signal(sig, _on_signal)
     parent = os.getppid()
-    _watch_stdin(stop)
+    if not args.detached:
+        _watch_stdin(stop)
     try:
         backend = build_backend(args, token)
     except ConfigError as exc:
@@ -150,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with ServerClient(args.server, token=token, retry_budget=args.retry_budget) as client:
             distributor = Distributor(config, client, backend, stop=stop,
-                                      orphaned=lambda: os.getppid() != parent)
+                                      orphaned=lambda: not args.detached
+                                      and os.getppid() != parent)
             status = distributor.start()
             print("READY", flush=True)
             log.info("started for run %s (status %s, backend %s)", args.workflow_run_id,
