@@ -32,7 +32,9 @@ from actors.orchestrator.convert import (
     edges_of,
     progress_of,
     queue_tasks_messages,
+    real_changes,
     row_of,
+    statuses_of,
     wire_result,
 )
 from actors.orchestrator.state import SwarmState, UpdateOutcome
@@ -104,6 +106,8 @@ class OrchestratorActor(Actor):
         self.machine: logic.RunMachine | None = None
         self.in_flight: set[int] = set()
         self.release_later: set[int] = set()
+        self.pending_stop: str | None = None  # StopRun that came before the workflow loaded
+        self.unconfirmed: set[int] = set()  # failed batches: released after a full sync
         self.result: OrchestratorResult | None = None
         self.awaiting_full_sync = False
         self.last_progress = (0.0, None)
@@ -143,6 +147,8 @@ class OrchestratorActor(Actor):
             case ChildExited() | ChildRestarted() | ChildStarted() | SupervisorGaveUp():
                 self._on_child_event(message)
             case StopRun(reason=reason):
+                if self.machine is None:  # not loaded yet: stop as soon as the run starts
+                    self.pending_stop = reason
                 self._step(lambda m, s, now: logic.on_stop_requested(m, s, now, reason))
             case Subscribe(name=name):
                 if name not in self.subscribers:
@@ -181,6 +187,9 @@ class OrchestratorActor(Actor):
                                            self.policy)
         self.machine = attrs.evolve(machine, started_at=self.swarm.started_at)
         self._run_effects(effects)
+        if self.pending_stop is not None:
+            reason = self.pending_stop
+            self._step(lambda m, s, now: logic.on_stop_requested(m, s, now, reason))
         self._schedule()
         self._evaluate()
 
@@ -189,8 +198,12 @@ class OrchestratorActor(Actor):
     def _on_changes(self, msg: TaskStatusesChanged) -> None:
         if self.state is None:
             return  # before the load: the load's server time covers these
+        before = statuses_of(self.state, (t for t, _ in msg.changes)) if self.subscribers else {}
         outcome = self.state.apply_updates({TaskId(t): s for t, s in msg.changes})
-        self._publish_changes(outcome, msg.changes)
+        self._publish_changes(outcome, before)
+        if msg.full and self.unconfirmed:  # now their statuses are known: still G/A ones retry
+            self.release_later.update(self.unconfirmed)
+            self.unconfirmed.clear()
         self._schedule()
         if msg.full and self.awaiting_full_sync and self.machine is not None:
             self.awaiting_full_sync = False
@@ -205,14 +218,19 @@ class OrchestratorActor(Actor):
         by_status: dict[TaskStatus, list[TaskId]] = {}
         for tid, status in msg.statuses:
             by_status.setdefault(status, []).append(TaskId(tid))
+        before = statuses_of(self.state, msg.requested) if self.subscribers else {}
         outcome = self.state.apply_queued([TaskId(t) for t in msg.requested], by_status)
-        self._publish_changes(outcome, msg.statuses)
+        self._publish_changes(outcome, before)
         self._schedule()
         self._evaluate()
 
     def _on_batch_failed(self, msg: BatchFailed) -> None:
+        # The batch may have reached the server, and a Jobmon server queues a repeated batch
+        # twice: the tasks stay in flight until a full sync says what they are now; those still
+        # G/A are then retried at the next tick.
         self.in_flight.difference_update(msg.requested)
-        self.release_later.update(msg.requested)  # retried at the next tick after a pause
+        self.unconfirmed.update(msg.requested)
+        self.tell(SYNCHRONIZER, SyncNow(full=True))
 
     def _on_limits(self, msg: LimitsChanged) -> None:
         if self.state is None:
@@ -239,7 +257,21 @@ class OrchestratorActor(Actor):
         elif isinstance(event, ChildExited) and event.name == self.swarm.distributor:
             detail = (f"exit code {event.exit_code}" if event.signal is None
                       else f"killed by signal {event.signal}")
+            if event.exit_code == 0:  # it saw the run end on the server? read the status
+                self.in_background(
+                    functools.partial(self.gateway.run_status, self.swarm.workflow_id,
+                                      self.run_id),
+                    functools.partial(self._distributor_exited, detail))
+                return
             self._step(lambda m, s, now: logic.on_distributor_died(m, s, now, detail))
+
+    def _distributor_exited(self, detail: str, future: Future[Any]) -> None:
+        exc = future.exception()
+        if exc is not None and not isinstance(exc, ActorswarmError):
+            raise exc
+        status: RunStatus | None = future.result() if exc is None else None
+        self._step(lambda m, s, now: logic.on_distributor_exited(m, s, now, detail, status,
+                                                                 self.policy))
 
     def _on_tick(self) -> None:
         self.send_after(TICK, _Tick())
@@ -337,10 +369,12 @@ class OrchestratorActor(Actor):
         return progress_of(self.state, self.machine, self.in_flight, self.run_id, self.now(),
                            self.swarm)
 
-    def _publish_changes(self, outcome: UpdateOutcome,
-                         changes: tuple[tuple[int, TaskStatus], ...]) -> None:
-        if outcome.changed and self.subscribers:
-            self._publish(TasksChanged(self.run_id, tuple(changes)))
+    def _publish_changes(self, outcome: UpdateOutcome, before: dict[int, TaskStatus]) -> None:
+        """Tell subscribers the real changes among the tasks whose statuses were ``before``."""
+        if outcome.changed and self.subscribers and self.state is not None:
+            changes = real_changes(self.state, before)
+            if changes:
+                self._publish(TasksChanged(self.run_id, changes))
 
     def _publish(self, event: Any) -> None:
         for name in self.subscribers:
