@@ -3,8 +3,13 @@
 ::
 
     create_app(settings) -> FastAPI        the app (routes under /api/v3)
-    ServerSettings                         db URL, host, port, token, state dir
+    ServerSettings                         db URL, host, port, token, state dir, workers
     python -m actors.server ...            the process (prints ``READY http://host:port``)
+
+Databases: SQLite (default; one server process) or PostgreSQL through psycopg 3 (pooled;
+``--workers N`` processes; concurrent writers made safe by row locks, conditional updates,
+unique keys and retried transactions; LISTEN/NOTIFY for long polls across processes). The
+schema comes from Alembic migrations (``actors.server.migrations``) on both.
 
 Layers: ``routes`` (HTTP, pydantic ``models``) → ``ops`` (SQL, set-based) → ``fsm`` (pure
 status machines) and ``schema``/``db`` (tables, transactions). Contract: docs/server-api.md.
@@ -17,6 +22,7 @@ from actors.server.errors import (
     InvalidInput,
     RequestError,
     ServerConfigError,
+    Unavailable,
     UnknownId,
 )
 from actors.server.settings import ServerSettings
@@ -29,6 +35,7 @@ __all__ = [
     "RequestError",
     "ServerConfigError",
     "ServerSettings",
+    "Unavailable",
     "UnknownId",
     "create_app",
 ]

@@ -15,14 +15,22 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from actors.server.changes import ChangeHub
 from actors.server.clock import Clock, SystemClock
-from actors.server.db import Database
-from actors.server.errors import AuthError, Conflict, RequestError
+from actors.server.db import Database, PoolSettings
+from actors.server.errors import (
+    AuthError,
+    Conflict,
+    InvalidInput,
+    RequestError,
+    ServerConfigError,
+    Unavailable,
+)
 from actors.server.ops.clusters import seed_clusters
 from actors.server.routes import api_router
 from actors.server.settings import ServerSettings
@@ -35,13 +43,23 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
-    """Open (and create) the database, seed the clusters, and build the app."""
+    """Open the database (migrated to the schema head), seed the clusters, listen for other
+    server processes' changes (PostgreSQL), and build the app."""
     hub = ChangeHub()
     clk = clock if clock is not None else SystemClock()
-    db = Database(settings.db_url, clk, on_commit=hub.bump)
-    db.create_schema()
-    with db.write() as tx:
-        seed_clusters(tx)
+    db = Database(settings.db_url, clk, on_commit=hub.bump,
+                  pool=PoolSettings(size=settings.db_pool_size,
+                                    overflow=settings.db_max_overflow))
+    try:
+        db.migrate()
+        db.transact(seed_clusters)
+        db.listen(hub.bump, hub.bump_all)
+    except OperationalError as exc:
+        db.dispose()
+        raise ServerConfigError(f"--db: the database is not usable: {exc.orig}") from exc
+    except BaseException:
+        db.dispose()
+        raise
     app = FastAPI(title="actorswarm state server", version=SERVER_VERSION,
                   description="Jobmon v3 compatible state server (see docs/server-api.md).")
     app.state.server = ServerState(settings=settings, db=db, hub=hub, clock=clk)
@@ -113,6 +131,26 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("integrity error in %s %s: %s", req.method, req.url.path, exc.orig)
         return _error(Conflict(f"the request conflicts with stored data in {req.url.path}",
                                location=req.url.path))
+
+    @app.exception_handler(DataError)
+    async def _data(req: Request, exc: DataError) -> JSONResponse:
+        # a safety net: a value the database cannot store (validation should have refused it)
+        log.warning("data error in %s %s: %s", req.method, req.url.path, exc.orig)
+        return _error(InvalidInput(f"a value in the request cannot be stored "
+                                   f"({type(exc.orig).__name__}) in {req.url.path}",
+                                   location=req.url.path))
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(req: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database error in %s %s: %s", req.method, req.url.path, exc.orig)
+        return _error(Unavailable(f"the database is unavailable ({type(exc.orig).__name__}); "
+                                  "retry later", location="database"))
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(req: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("no free database connection for %s %s", req.method, req.url.path)
+        return _error(Unavailable("the server has no free database connection; retry later",
+                                  location="database"))
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:

@@ -1,7 +1,9 @@
 """Change notification for the ``task_status_updates`` long poll.
 
 Write transactions (worker threads) → ``ChangeHub.bump(workflow_ids)`` after commit →
-waiting long polls (event loop) wake up. The hub also remembers, per workflow, which change
+waiting long polls (event loop) wake up. With several server processes (PostgreSQL), each
+process's hub also receives the other processes' changes from its ``notify.ChangeListener``
+(LISTEN/NOTIFY), and ``bump_all`` when notifications may have been missed. The hub also remembers, per workflow, which change
 version each answered sync time covered, so a poll that repeats a time it was given only
 answers early when something changed after that answer (no busy loop inside one second).
 """
@@ -44,6 +46,12 @@ class ChangeHub:
                 loop.call_soon_threadsafe(ev.set)
             except RuntimeError:  # that loop is closed: nobody is waiting any more
                 continue
+
+    def bump_all(self) -> None:
+        """Something may have changed anywhere: bump every workflow with waiters or answers."""
+        with self._lock:
+            known = set(self._waiters) | set(self._seen) | set(self._versions)
+        self.bump(known)
 
     def remember(self, workflow_id: int, sync_time: str, version: int) -> None:
         """An answer carrying ``sync_time`` covered changes up to ``version``."""

@@ -9,7 +9,9 @@ Each request error knows its HTTP status and renders as the JSON body of docs/se
         ├── InvalidInput (ValueError)   422   malformed body/parameter, bad reference in it
         ├── UnknownId (LookupError)     404   an id in the path or body does not exist
         ├── Conflict                    409   the request clashes with the current state
-        └── AuthError                   401   missing or wrong bearer token
+        ├── AuthError                   401   missing or wrong bearer token
+        └── Unavailable                 503   the database is unreachable, or still contended
+                                              after the server's own retries: retry later
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "InvalidInput",
     "RequestError",
     "ServerConfigError",
+    "Unavailable",
     "UnknownId",
 ]
 
@@ -74,3 +77,10 @@ class AuthError(RequestError):
     """The server requires ``Authorization: Bearer TOKEN`` and the request lacks it (401)."""
 
     status_code = 401
+
+
+class Unavailable(RequestError):
+    """The database cannot serve the request now (down, pool exhausted, or a write still
+    conflicting after the server's retries); nothing changed, a retry may succeed (503)."""
+
+    status_code = 503

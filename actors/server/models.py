@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_INT",
     "ArraysBody",
     "BindResourcesBody",
     "ClaimBody",
@@ -33,10 +34,28 @@ __all__ = [
     "WorkflowBody",
 ]
 
-Id = Annotated[int, Field(ge=1, le=2**62)]
-Count = Annotated[int, Field(ge=0, le=2**31)]
+MAX_INT = 2**31 - 1  # ids and counts are 32-bit integer columns (SQLite and PostgreSQL)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    return value
+
+
+def _replace_nul(value: str) -> str:
+    return value.replace("\x00", "\ufffd")
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Int32 = Annotated[int, Field(ge=-MAX_INT - 1, le=MAX_INT)]
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_no_nul)]
+Text255 = Annotated[str, Field(max_length=255), AfterValidator(_no_nul)]
+# free text from a program's output (stderr tails): NUL, which PostgreSQL cannot store in a
+# text column, becomes U+FFFD instead of refusing the report
+Output = Annotated[str, Field(max_length=1_000_000), AfterValidator(_replace_nul)]
 Increment = Annotated[float, Field(ge=0, le=10**7, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=255)]
 RunLetter = Literal["G", "L", "B", "I", "O", "R", "D", "E", "S", "C", "H", "T", "A"]
 
 
@@ -58,7 +77,7 @@ class RunHeartbeatBody(_Body):
 
 
 class StatusSyncBody(_Body):
-    last_sync: str | None = None
+    last_sync: Annotated[str, Field(max_length=64)] | None = None
     wait: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)] | None = None
 
 
@@ -84,7 +103,8 @@ class DownstreamBody(_Body):
 
 class BindResourcesBody(_Body):
     queue_id: Id
-    task_resources_type_id: Annotated[str, Field(min_length=1, max_length=16)] = "O"
+    task_resources_type_id: Annotated[str, Field(min_length=1, max_length=16),
+                                      AfterValidator(_no_nul)] = "O"
     requested_resources: dict[str, Any]
 
 
@@ -102,9 +122,10 @@ class ClusterBody(_Body):
 
 class WorkflowBody(_Body):
     name: Name
-    workflow_args: Annotated[str, Field(min_length=1, max_length=100_000)]
+    workflow_args: Annotated[str, Field(min_length=1, max_length=100_000),
+                             AfterValidator(_no_nul)]
     max_concurrently_running: Count
-    user: Annotated[str, Field(max_length=255)] | None = None
+    user: Text255 | None = None
 
 
 class ArraySpec(_Body):
@@ -118,7 +139,8 @@ class ArraysBody(_Body):
 
 class TaskSpecBody(_Body):
     name: Name
-    command: Annotated[str, Field(min_length=1, max_length=1_000_000)]
+    command: Annotated[str, Field(min_length=1, max_length=1_000_000),
+                       AfterValidator(_no_nul)]
     array: Name
     max_attempts: Annotated[int, Field(ge=1, le=1000)] = 3
     requested_resources: dict[str, Any] = Field(default_factory=dict)
@@ -136,8 +158,8 @@ class TasksBody(_Body):
 
 class CreateRunBody(_Body):
     workflow_id: Id
-    user: Annotated[str, Field(max_length=255)] | None = None
-    jobmon_version: Annotated[str, Field(max_length=64)] | None = None
+    user: Text255 | None = None
+    jobmon_version: Annotated[str, Field(max_length=64), AfterValidator(_no_nul)] | None = None
     resume: bool = False
     reset_running_jobs: bool = True
     next_report_increment: Increment | None = None
@@ -148,7 +170,7 @@ class ClaimBody(_Body):
 
 
 class LaunchedBody(_Body):
-    task_instances: Annotated[list[tuple[Id, Annotated[str, Field(max_length=255)] | None]],
+    task_instances: Annotated[list[tuple[Id, Text255 | None]],
                               Field(max_length=100_000)]
     next_report_increment: Increment
 
@@ -161,8 +183,8 @@ class DistributorHeartbeatBody(_Body):
 class ResultSpec(_Body):
     task_instance_id: Id
     status: Literal["R", "D", "E", "Z", "U", "F"]
-    error_message: Annotated[str, Field(max_length=1_000_000)] | None = None
-    exit_code: Annotated[int, Field(ge=-(2**31), le=2**31)] | None = None
+    error_message: Output | None = None
+    exit_code: Int32 | None = None
 
 
 class ResultsBody(_Body):
@@ -170,12 +192,12 @@ class ResultsBody(_Body):
 
 
 class LogRunningBody(_Body):
-    nodename: Annotated[str, Field(max_length=255)] | None = None
-    process_group_id: Annotated[int, Field(ge=0, le=2**31)] | None = None
+    nodename: Text255 | None = None
+    process_group_id: Count | None = None
     next_report_increment: Increment
-    stdout_path: Annotated[str, Field(max_length=4096)] | None = None
-    stderr_path: Annotated[str, Field(max_length=4096)] | None = None
-    distributor_id: Annotated[str, Field(max_length=255)] | None = None
+    stdout_path: Annotated[str, Field(max_length=4096), AfterValidator(_no_nul)] | None = None
+    stderr_path: Annotated[str, Field(max_length=4096), AfterValidator(_no_nul)] | None = None
+    distributor_id: Text255 | None = None
 
 
 class LogReportByBody(_Body):
@@ -184,6 +206,6 @@ class LogReportByBody(_Body):
 
 class LogErrorBody(_Body):
     error_state: Literal["E", "Z", "U"]
-    error_message: Annotated[str, Field(max_length=1_000_000)] | None = None
-    error_description: Annotated[str, Field(max_length=1_000_000)] | None = None  # Jobmon's key
-    exit_code: Annotated[int, Field(ge=-(2**31), le=2**31)] | None = None
+    error_message: Output | None = None
+    error_description: Output | None = None  # Jobmon's key
+    exit_code: Int32 | None = None

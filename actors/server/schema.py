@@ -3,6 +3,11 @@
 Times are naive UTC ``DateTime`` values written from the server's injected clock. Statuses are
 the one-letter codes of ``fsm``. JSON-ish columns (requested resources, scales, queue params)
 are ``Text`` holding JSON written by the server.
+
+The migrations (``actors.server.migrations``) create the tables; this module mirrors their
+head revision for the queries (a test checks that the two agree). Unique keys that make
+concurrent writers safe: one instance per (task, run, attempt), one active run per workflow,
+one resources row per (queue, type, resources hash).
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
-    "SCHEMA_VERSION",
+    "ACTIVE_RUN_SQL",
     "array",
     "cluster",
     "dag",
@@ -31,7 +37,6 @@ __all__ = [
     "metadata",
     "node",
     "queue",
-    "schema_version",
     "task",
     "task_instance",
     "task_resources",
@@ -39,22 +44,18 @@ __all__ = [
     "workflow_run",
 ]
 
-SCHEMA_VERSION = 1
-
 metadata = MetaData()
 
-schema_version = Table(
-    "schema_version", metadata,
-    Column("version", Integer, primary_key=True),
-    Column("applied_date", DateTime, nullable=False),
-)
+# the active run statuses (fsm.ACTIVE_RUN_STATUSES) as the partial-index predicate
+ACTIVE_RUN_SQL = "status IN ('G', 'L', 'B', 'I', 'O', 'R', 'C', 'H')"
 
 cluster = Table(
     "cluster", metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", String(255), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
     Column("cluster_type", String(255), nullable=False),
     Column("params", Text, nullable=False),  # JSON object
+    UniqueConstraint("name", name="uq_cluster_name"),
 )
 
 queue = Table(
@@ -72,7 +73,9 @@ task_resources = Table(
     Column("queue_id", Integer, ForeignKey("queue.id"), nullable=False),
     Column("resources_type", String(16), nullable=False),
     Column("requested_resources", Text, nullable=False),  # JSON object
-    Index("ix_task_resources_lookup", "queue_id", "resources_type"),
+    Column("requested_resources_hash", String(64), nullable=True),  # sha256 of the text
+    Index("uq_task_resources_key", "queue_id", "resources_type", "requested_resources_hash",
+          unique=True),
 )
 
 dag = Table(
@@ -87,11 +90,12 @@ workflow = Table(
     Column("dag_id", Integer, ForeignKey("dag.id"), nullable=False),
     Column("name", String(255), nullable=False),
     Column("workflow_args", Text, nullable=False),
-    Column("workflow_args_hash", String(64), nullable=False, unique=True),
+    Column("workflow_args_hash", String(64), nullable=False),
     Column("user", String(255), nullable=True),
     Column("max_concurrently_running", Integer, nullable=False),
     Column("created_date", DateTime, nullable=False),
     Column("bind_done_date", DateTime, nullable=True),
+    UniqueConstraint("workflow_args_hash", name="uq_workflow_args_hash"),
 )
 
 array = Table(
@@ -150,6 +154,8 @@ workflow_run = Table(
     Column("created_date", DateTime, nullable=False),
     Column("heartbeat_date", DateTime, nullable=False),
     Index("ix_workflow_run_workflow", "workflow_id", "status"),
+    Index("uq_workflow_run_one_active", "workflow_id", unique=True,
+          postgresql_where=text(ACTIVE_RUN_SQL), sqlite_where=text(ACTIVE_RUN_SQL)),
 )
 
 task_instance = Table(
@@ -173,5 +179,5 @@ task_instance = Table(
     Column("error_message", Text, nullable=True),
     Column("exit_code", Integer, nullable=True),
     Index("ix_ti_run_status", "workflow_run_id", "status"),
-    Index("ix_ti_task", "task_id"),
+    Index("uq_ti_task_run_attempt", "task_id", "workflow_run_id", "attempt", unique=True),
 )

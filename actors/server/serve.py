@@ -1,28 +1,42 @@
 """Entry point: ``python -m actors.server --db URL --host H --port P [--token T]
-[--state-dir DIR]``.
+[--state-dir DIR] [--workers N]``.
 
 Binds the socket itself (port 0 picks a free port), serves the app with uvicorn, and prints
-``READY http://host:port`` on stdout once uvicorn listens. Supervisors wait for that line.
+``READY http://host:port`` on stdout once the server answers. Supervisors wait for that line.
 Exit status 2 for bad settings (the message names the option), 0 after SIGINT/SIGTERM.
+
+``--workers N`` (PostgreSQL only): this process migrates and seeds the database, then
+uvicorn's supervisor runs N server worker processes on the shared socket (each builds its
+app with ``worker_app`` from settings passed in the environment), restarts a worker that
+dies, and stops them all on SIGINT/SIGTERM. READY is printed once a worker answers
+``/health`` through the socket.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
+import httpx
 import uvicorn
+from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
-from actors.server.app import create_app
+from actors.server.app import API_PREFIX, create_app
 from actors.server.errors import ServerConfigError
-from actors.server.settings import ServerSettings
+from actors.server.settings import MAX_WORKERS, ServerSettings
 
-__all__ = ["build_parser", "main", "url_of"]
+__all__ = ["WORKER_SETTINGS_ENV", "build_parser", "main", "url_of", "worker_app"]
+
+WORKER_SETTINGS_ENV = "ACTORSWARM_SERVER_WORKER_SETTINGS"
+_READY_TIMEOUT = 120.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m actors.server",
                                 description="actorswarm state server (Jobmon v3 compatible)")
     p.add_argument("--db", default=None,
-                   help="database URL (default: sqlite file server.sqlite in the state dir)")
+                   help="database URL: sqlite:///FILE or postgresql://USER@HOST/DB "
+                        "(default: sqlite file server.sqlite in the state dir)")
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     p.add_argument("--token", default=None,
                    help="bearer token clients must send (default: $ACTORSWARM_TOKEN); "
                         "required for a non-loopback host")
     p.add_argument("--state-dir", default=None, help="directory for the default database")
+    p.add_argument("--workers", type=int, default=1,
+                   help=f"server processes sharing the socket (1-{MAX_WORKERS}; more than "
+                        "one needs PostgreSQL)")
+    p.add_argument("--db-pool-size", type=int, default=5,
+                   help="database connections each server process keeps open (PostgreSQL)")
+    p.add_argument("--db-max-overflow", type=int, default=10,
+                   help="extra connections each server process may open under load")
     p.add_argument("--log-level", default="warning",
                    choices=["critical", "error", "warning", "info", "debug"])
     return p
@@ -46,6 +68,11 @@ def url_of(host: str, port: int) -> str:
     """``http://host:port`` (IPv6 hosts in brackets)."""
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return f"http://{shown}:{port}"
+
+
+def worker_app() -> FastAPI:
+    """The app of one server worker process (uvicorn factory of ``--workers N``)."""
+    return create_app(ServerSettings.from_json(os.environ[WORKER_SETTINGS_ENV]))
 
 
 class _Server(uvicorn.Server):
@@ -83,27 +110,76 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _announce_when_healthy(sock: socket.socket, settings: ServerSettings, ready_line: str,
+                           stop: threading.Event, announced: threading.Event) -> None:
+    """Print ``ready_line`` once some worker answers ``/health`` through ``sock``."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if sock.family == socket.AF_INET else "::1"
+    headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
+    deadline = time.monotonic() + _READY_TIMEOUT
+    with httpx.Client(base_url=url_of(host, port) + API_PREFIX, timeout=5,
+                      headers=headers) as http:
+        while not stop.is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get("/health").status_code == 200:
+                    print(ready_line, flush=True)
+                    announced.set()
+                    return
+            stop.wait(0.1)
+
+
+def _serve_workers(settings: ServerSettings, sock: socket.socket, ready_line: str,
+                   log_level: str) -> int:
+    os.environ[WORKER_SETTINGS_ENV] = settings.to_json()
+    config = uvicorn.Config("actors.server.serve:worker_app", factory=True,
+                            workers=settings.workers, log_level=log_level, access_log=False,
+                            timeout_graceful_shutdown=5, lifespan="off")
+    supervisor = Multiprocess(config, sockets=[sock])
+    announced = threading.Event()
+    watcher = threading.Thread(target=_announce_when_healthy, daemon=True,
+                               args=(sock, settings, ready_line, supervisor.should_exit,
+                                     announced))
+    watcher.start()
+    supervisor.run()
+    supervisor.should_exit.set()
+    watcher.join(timeout=10)
+    if not announced.is_set():
+        print("actorswarm server: no server worker process became ready", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server until SIGINT/SIGTERM."""
     args = build_parser().parse_args(argv)
     try:
-        settings = ServerSettings.from_options(db=args.db, host=args.host, port=args.port,
-                                               token=args.token, state_dir=args.state_dir)
-        app = create_app(settings)
+        settings = ServerSettings.from_options(
+            db=args.db, host=args.host, port=args.port, token=args.token,
+            state_dir=args.state_dir, workers=args.workers, db_pool_size=args.db_pool_size,
+            db_max_overflow=args.db_max_overflow)
+        app = create_app(settings)  # with --workers N: migrate and seed once, here
     except ServerConfigError as exc:
         print(f"actorswarm server: {exc}", file=sys.stderr)
         return 2
     try:
         sock = _bind(settings.host, settings.port)
     except OSError as exc:
+        app.state.server.db.dispose()
         print(f"actorswarm server: --host/--port: cannot listen on {settings.host}:"
               f"{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    port = sock.getsockname()[1]
+    ready_line = f"READY {url_of(settings.host, sock.getsockname()[1])}"
+    if settings.workers > 1:
+        app.state.server.db.dispose()
+        try:
+            return _serve_workers(settings, sock, ready_line, args.log_level)
+        finally:
+            sock.close()
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=5, lifespan="off")
     server = _Server(config)
-    server.ready_line = f"READY {url_of(settings.host, port)}"
+    server.ready_line = ready_line
     try:
         server.run(sockets=[sock])
     finally:

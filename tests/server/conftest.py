@@ -1,4 +1,5 @@
-"""Fixtures of the state-server tests: a fake clock, a real SQLite file, an HTTP client."""
+"""Fixtures of the state-server tests: a fake clock, a real database (a SQLite file here;
+``tests/postgres`` re-runs these tests with ``db_url`` on PostgreSQL), an HTTP client."""
 
 from __future__ import annotations
 
@@ -37,8 +38,22 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def app(db_path: Path, clock: FakeClock) -> FastAPI:
-    return create_app(ServerSettings(db_url=f"sqlite:///{db_path}"), clock=clock)
+def empty_db_url(tmp_path: Path) -> str:
+    """A database with no tables yet (tests/postgres overrides it with PostgreSQL)."""
+    return f"sqlite:///{tmp_path / 'empty.sqlite'}"
+
+
+@pytest.fixture
+def db_url(db_path: Path) -> str:
+    """The database of the app under test (tests/postgres overrides it with PostgreSQL)."""
+    return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def app(db_url: str, clock: FakeClock) -> Iterator[FastAPI]:
+    app = create_app(ServerSettings(db_url=db_url), clock=clock)
+    yield app
+    app.state.server.db.dispose()
 
 
 @pytest.fixture

@@ -7,6 +7,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+import sqlalchemy.pool
+
 with warnings.catch_warnings():  # starlette nags about its httpx-based client; it is fine here
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
@@ -17,8 +20,20 @@ __all__ = ["API", "TestClient", "bind_dag", "claim_launch", "queue", "resources"
 API = "http://testserver/api/v3"
 
 
-def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to prove a rejected request changed nothing."""
+def snapshot(db: Path | str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to prove a rejected request changed nothing.
+
+    ``db`` is a SQLite file or a database URL (any backend, read through SQLAlchemy)."""
+    if isinstance(db, str) and not db.startswith("sqlite:///"):
+        engine = sqlalchemy.create_engine(db, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as sa_conn:
+                names = sorted(sqlalchemy.inspect(sa_conn).get_table_names())
+                return {t: sorted((tuple(r) for r in sa_conn.execute(
+                    sqlalchemy.text(f'SELECT * FROM "{t}"'))), key=repr) for t in names}
+        finally:
+            engine.dispose()
+    db_path = db[len("sqlite:///"):] if isinstance(db, str) else db
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         tables = [r[0] for r in conn.execute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,6 +49,16 @@ def _cases(w: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
         ("PUT", f"/workflow_run/{wfr}/update_status", {"status": 5}, 422, "status"),
         ("PUT", f"/workflow_run/{wfr}/update_status", {"status": "X"}, 422, "status"),
         ("POST", f"/array/{arr}/queue_task_batch", {**qb, "task_ids": "b"}, 422, "task_ids"),
+        # values no column can hold: beyond 32 bits, NUL in a name (PostgreSQL refuses both)
+        ("POST", f"/array/{arr}/queue_task_batch", {**qb, "task_ids": [2**31]}, 422,
+         "task_ids.0"),
+        ("GET", f"/workflow/{2**40}/get_max_concurrently_running", None, 422,
+         "path.workflow_id"),
+        ("POST", f"/workflow/{wf}/bind_tasks", {"tasks": [{**task, "name": "a\x00b"}]}, 422,
+         "tasks.0.name"),
+        ("POST", "/workflow/bind", {"name": "w", "workflow_args": "x\x00",
+                                    "max_concurrently_running": 1}, 422, "workflow_args"),
+        ("GET", "/cluster/a%00b", None, 422, "path.cluster_name"),
         ("POST", f"/array/{arr}/queue_task_batch", {**qb, "task_ids": [2**70]}, 422,
          "task_ids.0"),
         ("POST", f"/workflow/{wf}/set_resume", {"reset_running_jobs": "maybe"}, 422,
@@ -144,11 +153,11 @@ def _cases(w: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
 
 
 @pytest.mark.timeout(120)
-def test_bad_requests_are_refused_and_change_nothing(client: TestClient, db_path: Path,
+def test_bad_requests_are_refused_and_change_nothing(client: TestClient, db_url: str,
                                                      world: dict[str, Any]) -> None:
     failures: list[tuple[Any, ...]] = []
     for method, path, body, status, location in _cases(world):
-        before = snapshot(db_path)
+        before = snapshot(db_url)
         if isinstance(body, bytes):
             r = client.request(method, path, content=body,
                                headers={"content-type": "application/json"})
@@ -160,18 +169,29 @@ def test_bad_requests_are_refused_and_change_nothing(client: TestClient, db_path
               and answer["detail"] == answer["error"]["message"] and answer["detail"])
         if not ok:
             failures.append((method, path, r.status_code, answer))
-        if snapshot(db_path) != before:
+        if snapshot(db_url) != before:
             failures.append((method, path, "database changed"))
     assert not failures, failures
 
 
-def test_illegal_transitions_answer_200_and_change_nothing(client: TestClient, db_path: Path,
+def test_nul_in_an_error_message_is_stored_as_a_replacement_character(
+        client: TestClient, world: dict[str, Any]) -> None:
+    ti, wf = world["ti"], world["ids"]["workflow_id"]
+    client.post(f"/task_instance/{ti}/log_running", json={"next_report_increment": 10})
+    r = client.post(f"/task_instance/{ti}/log_error_worker_node", json={
+        "error_state": "E", "error_message": "bad\x00byte", "exit_code": 1})
+    assert r.status_code == 200, r.text
+    logs = client.get(f"/workflow/{wf}/task_instances", params={"task_name": "a"}).json()
+    assert logs["task_instances"][0]["error_message"] == "bad\ufffdbyte"
+
+
+def test_illegal_transitions_answer_200_and_change_nothing(client: TestClient, db_url: str,
                                                            world: dict[str, Any]) -> None:
     wfr, ti = world["wfr"], world["ti"]
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     assert client.put(f"/workflow_run/{wfr}/update_status", json={"status": "D"}).json() == {
         "status": "O"}
     assert client.post(f"/task_instance/{ti}/log_done", json={}).json() == {"status": "O"}
     assert client.post(f"/workflow_run/{wfr}/log_heartbeat", json={
         "status": "T", "next_report_increment": 5}).json() == {"status": "O"}
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before

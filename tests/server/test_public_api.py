@@ -9,7 +9,8 @@ import pytest
 MODULES = ["actors.server", "actors.server.fsm", "actors.server.errors", "actors.server.clock",
            "actors.server.schema", "actors.server.db", "actors.server.changes",
            "actors.server.settings", "actors.server.app", "actors.server.serve",
-           "actors.server.models", "actors.server.state"]
+           "actors.server.models", "actors.server.state", "actors.server.notify",
+           "actors.server.migrations"]
 
 
 @pytest.mark.parametrize("name", MODULES)

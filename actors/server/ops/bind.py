@@ -2,6 +2,11 @@
 
 Client (``actors.main`` binder) → bind routes → these functions. A chunk of tasks costs a
 handful of statements whatever its size: one lookup per kind, then bulk inserts.
+
+Several binders at once (several server processes): workflows, arrays, tasks and resources
+have unique keys, so of two processes binding the same thing one insert fails and its
+transaction is run again (``db.Database.transact``), finding the other's rows; node ids come
+from the database, so binders of different workflows never collide.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy import func, insert, select, tuple_, update
 from actors.server import fsm
 from actors.server.db import Tx
 from actors.server.errors import InvalidInput
+from actors.server.ops.clusters import resources_hash
 from actors.server.ops.common import chunks, dumps, require_row
 from actors.server.schema import (
     array,
@@ -106,24 +112,26 @@ def _queue_ids(tx: Tx, specs: Sequence[TaskSpec]) -> dict[tuple[str, str], int]:
 
 
 def _resource_ids(tx: Tx, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    by_hash = {(q, resources_hash(t)): (q, t) for q, t in keys}
+
     def lookup() -> dict[tuple[int, str], int]:
         found: dict[tuple[int, str], int] = {}
-        for part in chunks(sorted(keys)):
+        for part in chunks(sorted(by_hash)):
             for r in tx.conn.execute(
                     select(task_resources.c.id, task_resources.c.queue_id,
-                           task_resources.c.requested_resources)
+                           task_resources.c.requested_resources_hash)
                     .where(task_resources.c.resources_type == "O",
                            tuple_(task_resources.c.queue_id,
-                                  task_resources.c.requested_resources).in_(part))
-                    .order_by(task_resources.c.id)):
-                found.setdefault((r.queue_id, r.requested_resources), r.id)
+                                  task_resources.c.requested_resources_hash).in_(part))):
+                found[by_hash[(r.queue_id, r.requested_resources_hash)]] = r.id
         return found
 
     found = lookup()
     missing = [k for k in sorted(keys) if k not in found]
     if missing:
         tx.conn.execute(insert(task_resources), [
-            {"queue_id": q, "resources_type": "O", "requested_resources": t} for q, t in missing])
+            {"queue_id": q, "resources_type": "O", "requested_resources": t,
+             "requested_resources_hash": resources_hash(t)} for q, t in missing])
         found = lookup()
     return found
 
@@ -159,9 +167,12 @@ def bind_tasks(tx: Tx, workflow_id: int, specs: Sequence[TaskSpec]) -> dict[str,
         res_key = {s.name: (queues[(s.cluster_name, s.queue_name)], dumps(s.requested_resources))
                    for s in new}
         res_ids = _resource_ids(tx, set(res_key.values()))
-        first_node = (tx.conn.execute(select(func.max(node.c.id))).scalar() or 0) + 1
-        node_ids = list(range(first_node, first_node + len(new)))  # under the writer lock
-        tx.conn.execute(insert(node), [{"id": nid, "dag_id": wf.dag_id} for nid in node_ids])
+        # the database assigns node ids (one sequence for every server process); nodes
+        # differ only by id, so the order RETURNING gives them in does not matter
+        node_ids = sorted(tx.conn.execute(insert(node).returning(node.c.id),
+                                          [{"dag_id": wf.dag_id} for _ in new]).scalars())
+        if len(node_ids) != len(new):
+            raise AssertionError(f"inserted {len(new)} nodes, got {len(node_ids)} ids back")
         tx.conn.execute(insert(task), [
             {"workflow_id": workflow_id, "array_id": arrays[s.array], "node_id": nid,
              "task_resources_id": res_ids[res_key[s.name]], "name": s.name,

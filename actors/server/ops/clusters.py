@@ -1,11 +1,14 @@
 """Clusters, queues and task resources: lookup, upsert, seeding, resource binding.
 
+Upserts by name rely on unique keys: two server processes creating the same cluster, queue
+or resources at once end with one row (the loser's transaction is run again, see ``db``).
 Wire shapes follow Jobmon: cluster params are a JSON string, queue params a Python-literal
 string (``str(dict)``), so Jobmon clients can ``json.loads`` / ``ast.literal_eval`` them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -24,6 +27,7 @@ __all__ = [
     "get_cluster",
     "get_queue",
     "queue_wire",
+    "resources_hash",
     "resources_id",
     "seed_clusters",
     "upsert_cluster",
@@ -116,12 +120,20 @@ def resources_id(tx: Tx, queue_id: int, resources_type: str,
     if conn.execute(select(queue.c.id).where(queue.c.id == queue_id)).first() is None:
         raise UnknownId(f"queue {queue_id} does not exist", location="queue_id")
     text = dumps(requested)
+    digest = resources_hash(text)
     found = conn.execute(select(task_resources.c.id).where(
         task_resources.c.queue_id == queue_id, task_resources.c.resources_type == resources_type,
-        task_resources.c.requested_resources == text)).first()
+        task_resources.c.requested_resources_hash == digest)).first()
     if found is not None:
         return int(found.id)
+    # two processes inserting the same resources: the unique key refuses the second, whose
+    # transaction is run again and then finds this row
     pk = conn.execute(insert(task_resources).values(
-        queue_id=queue_id, resources_type=resources_type, requested_resources=text)
-    ).inserted_primary_key
+        queue_id=queue_id, resources_type=resources_type, requested_resources=text,
+        requested_resources_hash=digest)).inserted_primary_key
     return int(pk[0]) if pk else 0
+
+
+def resources_hash(text: str) -> str:
+    """The key of a resources text (SHA-256 hex) in ``task_resources``."""
+    return hashlib.sha256(text.encode()).hexdigest()

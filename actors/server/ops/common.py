@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
 from actors.server.errors import UnknownId
 
-__all__ = ["IN_CHUNK", "chunks", "dumps", "executemany_update", "require_row"]
+__all__ = ["IN_CHUNK", "Lock", "chunks", "dumps", "executemany_update", "require_row"]
 
 IN_CHUNK = 5000
 T = TypeVar("T")
+Lock = Literal["update", "share"] | None
 
 
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
@@ -40,10 +41,16 @@ def executemany_update(conn: Connection, table: Table, rows: Iterable[dict[str, 
 
 
 def require_row(conn: Connection, table: Table, row_id: int, what: str,
-                columns: Sequence[str] = ("id",)) -> Any:
-    """The row ``row_id`` of ``table`` (selected ``columns``), or UnknownId naming it."""
-    row = conn.execute(select(*(table.c[c] for c in columns))
-                       .where(table.c.id == row_id)).first()
+                columns: Sequence[str] = ("id",), lock: Lock = None) -> Any:
+    """The row ``row_id`` of ``table`` (selected ``columns``), or UnknownId naming it.
+
+    ``lock``: ``"update"`` (``FOR UPDATE``: this transaction will change the row) or
+    ``"share"`` (``FOR SHARE``: nobody may change it until this transaction ends);
+    PostgreSQL only, SQLite's writers are serialised anyway."""
+    stmt = select(*(table.c[c] for c in columns)).where(table.c.id == row_id)
+    if lock is not None:
+        stmt = stmt.with_for_update(read=lock == "share")
+    row = conn.execute(stmt).first()
     if row is None:
         raise UnknownId(f"{what} {row_id} does not exist", location=f"{what.replace(' ', '_')}_id")
     return row

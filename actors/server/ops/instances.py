@@ -3,10 +3,17 @@
 Callers (distributor, worker, triage, terminate routes) → ``apply_reports`` → one SELECT of
 the instances with their tasks, the pure ``fsm.instance_step`` per report, then one
 executemany UPDATE per table. Reports of one instance in one call apply in order.
+
+Concurrency (PostgreSQL, several server processes): ``load_instances`` locks the instances
+and their tasks (``FOR UPDATE``, in instance-id order) before anything is decided, and reads
+each task's newest instance only after that, so every decision is made on current rows that
+nobody else can change until this transaction ends. Callers that pick instances by status
+(terminate, triage) re-decide from the locked rows, never from an earlier unlocked read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,28 +51,38 @@ class InstanceRow:
     attempts: int
     max_attempts: int
     is_current: bool
+    report_by: dt.datetime | None = None
+    report_increment: float = 0.0
 
 
 def load_instances(tx: Tx, ids: Sequence[int]) -> dict[int, InstanceRow]:
-    """The instances ``ids`` with their tasks; UnknownId naming the first missing ones."""
-    latest = (select(func.max(task_instance.c.id)).where(task_instance.c.task_id == task.c.id)
-              .correlate(task).scalar_subquery())
+    """The instances ``ids`` with their tasks, locked; UnknownId naming the missing ones."""
     out: dict[int, InstanceRow] = {}
     wanted = sorted(set(ids))
     for part in chunks(wanted):
         rows = tx.conn.execute(
             select(task_instance.c.id, task_instance.c.status, task_instance.c.task_id,
                    task_instance.c.workflow_run_id, task.c.workflow_id, task.c.status,
-                   task.c.num_attempts, task.c.max_attempts, latest)
+                   task.c.num_attempts, task.c.max_attempts, task_instance.c.report_by_date,
+                   task_instance.c.report_increment)
             .join(task, task.c.id == task_instance.c.task_id)
-            .where(task_instance.c.id.in_(part)).with_for_update())
+            .where(task_instance.c.id.in_(part)).order_by(task_instance.c.id)
+            .with_for_update())
         for r in rows:
             out[r[0]] = InstanceRow(r[0], fsm.InstanceStatus(r[1]), r[2], r[3], r[4],
-                                    fsm.TaskStatus(r[5]), r[6], r[7], r[8] == r[0])
+                                    fsm.TaskStatus(r[5]), r[6], r[7], False, r[8], r[9])
     missing = [i for i in wanted if i not in out]
     if missing:
         raise UnknownId(f"task instance(s) {missing[:20]} do not exist",
                         location="task_instance_id")
+    # read after the locks: a newer instance needs the task's lock, which we now hold
+    latest: dict[int, int] = {}
+    for part in chunks(sorted({r.task_id for r in out.values()})):
+        latest.update((t, n) for t, n in tx.conn.execute(
+            select(task_instance.c.task_id, func.max(task_instance.c.id))
+            .where(task_instance.c.task_id.in_(part)).group_by(task_instance.c.task_id)))
+    for row in out.values():
+        row.is_current = latest.get(row.task_id) == row.id
     return out
 
 

@@ -3,6 +3,14 @@
 ``queue_task_batch`` moves only G/A tasks to Q (attempts + 1, one new Q instance each) in
 one UPDATE and one INSERT; ``claim`` hands the oldest Q instances of a run to its distributor
 (Q → I for instance and task) in one SELECT plus the bulk report.
+
+Concurrency (several server processes on PostgreSQL): ``queue_task_batch`` holds the run row
+``FOR SHARE`` (a run being replaced or resumed queues nothing), locks the tasks in id order,
+and queues exactly the rows its conditional ``UPDATE ... WHERE status IN (G, A) RETURNING``
+changed, so a repeated or concurrent request cannot queue a task twice; the unique key
+(task, run, attempt) makes a second instance of one attempt impossible anyway. ``claim``
+takes its instances with ``FOR UPDATE SKIP LOCKED``: two distributors claiming at once get
+disjoint instances, and neither waits for the other.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from actors.server import fsm
 from actors.server.db import Tx
 from actors.server.errors import InvalidInput, UnknownId
 from actors.server.ops.common import chunks, require_row
-from actors.server.ops.instances import Report, apply_reports
+from actors.server.ops.instances import Report, apply_reports, load_instances
 from actors.server.schema import (
     array,
     cluster,
@@ -35,7 +43,8 @@ def queue_task_batch(tx: Tx, array_id: int, task_ids: Sequence[int], task_resour
                      wfr_id: int, cluster_id: int | None) -> dict[str, list[int]]:
     """Queue the G/A tasks among ``task_ids``; returns ``{status: [ids]}`` for all of them."""
     arr = require_row(tx.conn, array, array_id, "array", ("id", "workflow_id"))
-    run = require_row(tx.conn, workflow_run, wfr_id, "workflow run", ("id", "workflow_id"))
+    run = require_row(tx.conn, workflow_run, wfr_id, "workflow run",
+                      ("id", "workflow_id", "status"), lock="share")
     require_row(tx.conn, task_resources, task_resources_id, "task resources")
     if cluster_id is not None:
         require_row(tx.conn, cluster, cluster_id, "cluster")
@@ -46,9 +55,9 @@ def queue_task_batch(tx: Tx, array_id: int, task_ids: Sequence[int], task_resour
     ids = sorted(set(task_ids))
     rows: dict[int, Any] = {}
     for part in chunks(ids):
-        for r in tx.conn.execute(select(task.c.id, task.c.array_id, task.c.status,
-                                        task.c.num_attempts)
-                                 .where(task.c.id.in_(part)).with_for_update()):
+        for r in tx.conn.execute(select(task.c.id, task.c.array_id, task.c.status)
+                                 .where(task.c.id.in_(part)).order_by(task.c.id)
+                                 .with_for_update()):
             rows[r.id] = r
     missing = [i for i in ids if i not in rows]
     if missing:
@@ -58,22 +67,26 @@ def queue_task_batch(tx: Tx, array_id: int, task_ids: Sequence[int], task_resour
         raise InvalidInput(f"task(s) {foreign[:20]} are not in array {array_id}",
                            location="task_ids")
     queueable = [i for i in ids if rows[i].status in fsm.QUEUEABLE_TASK_STATUSES]
+    if run.status not in fsm.CLAIMABLE_RUN_STATUSES:
+        queueable = []  # the run is stopping, resuming or over: nothing new for it
+    attempts: dict[int, int] = {}
+    for part in chunks(queueable):
+        attempts.update((r[0], r[1]) for r in tx.conn.execute(
+            update(task).where(task.c.id.in_(part), task.c.status.in_(
+                [s.value for s in fsm.QUEUEABLE_TASK_STATUSES])).values(
+                status=fsm.TaskStatus.QUEUED.value, num_attempts=task.c.num_attempts + 1,
+                status_date=tx.now).returning(task.c.id, task.c.num_attempts)))
     by_status: dict[str, list[int]] = {}
     for i in ids:
-        status = fsm.TaskStatus.QUEUED.value if i in queueable else rows[i].status
+        status = fsm.TaskStatus.QUEUED.value if i in attempts else rows[i].status
         by_status.setdefault(status, []).append(i)
-    if not queueable:
+    if not attempts:
         return by_status
-    for part in chunks(queueable):
-        tx.conn.execute(update(task).where(task.c.id.in_(part), task.c.status.in_(
-            [s.value for s in fsm.QUEUEABLE_TASK_STATUSES])).values(
-            status=fsm.TaskStatus.QUEUED.value, num_attempts=task.c.num_attempts + 1,
-            status_date=tx.now))
     tx.conn.execute(insert(task_instance), [
         {"task_id": i, "workflow_run_id": wfr_id, "array_id": array_id,
-         "task_resources_id": task_resources_id, "attempt": rows[i].num_attempts + 1,
+         "task_resources_id": task_resources_id, "attempt": attempts[i],
          "status": fsm.InstanceStatus.QUEUED.value, "status_date": tx.now,
-         "submitted_date": tx.now, "report_increment": 0.0} for i in queueable])
+         "submitted_date": tx.now, "report_increment": 0.0} for i in sorted(attempts)])
     tx.touched.add(arr.workflow_id)
     return by_status
 
@@ -83,19 +96,31 @@ def claim(tx: Tx, wfr_id: int, max_instances: int) -> dict[str, Any]:
     run = require_row(tx.conn, workflow_run, wfr_id, "workflow run", ("id", "status"))
     if run.status not in fsm.CLAIMABLE_RUN_STATUSES or max_instances <= 0:
         return {"run_status": run.status, "task_instances": []}
-    rows = tx.conn.execute(
-        select(task_instance.c.id, task_instance.c.task_id, task_instance.c.array_id,
-               task_instance.c.attempt, task.c.name, task.c.command,
-               task_resources.c.requested_resources, queue.c.name.label("queue_name"),
-               cluster.c.name.label("cluster_name"))
-        .join(task, task.c.id == task_instance.c.task_id)
-        .join(task_resources, task_resources.c.id == task_instance.c.task_resources_id)
-        .join(queue, queue.c.id == task_resources.c.queue_id)
-        .join(cluster, cluster.c.id == queue.c.cluster_id)
+    ids = tx.conn.execute(
+        select(task_instance.c.id)
         .where(task_instance.c.workflow_run_id == wfr_id,
                task_instance.c.status == fsm.InstanceStatus.QUEUED.value)
-        .order_by(task_instance.c.id).limit(max_instances).with_for_update()).all()
-    after = apply_reports(tx, [Report(r.id, fsm.InstanceStatus.INSTANTIATED) for r in rows])
+        .order_by(task_instance.c.id).limit(max_instances)
+        .with_for_update(skip_locked=True)).scalars().all()
+    locked = load_instances(tx, ids)
+    # only instances still Q under our lock are ours (SKIP LOCKED already ensures it)
+    ids = [i for i in ids if locked[i].status == fsm.InstanceStatus.QUEUED]
+    if not ids:
+        return {"run_status": run.status, "task_instances": []}
+    after = apply_reports(tx, [Report(i, fsm.InstanceStatus.INSTANTIATED) for i in ids],
+                          locked)
+    rows: list[Any] = []
+    for part in chunks(ids):
+        rows.extend(tx.conn.execute(
+            select(task_instance.c.id, task_instance.c.task_id, task_instance.c.array_id,
+                   task_instance.c.attempt, task.c.name, task.c.command,
+                   task_resources.c.requested_resources, queue.c.name.label("queue_name"),
+                   cluster.c.name.label("cluster_name"))
+            .join(task, task.c.id == task_instance.c.task_id)
+            .join(task_resources, task_resources.c.id == task_instance.c.task_resources_id)
+            .join(queue, queue.c.id == task_resources.c.queue_id)
+            .join(cluster, cluster.c.id == queue.c.cluster_id)
+            .where(task_instance.c.id.in_(part)).order_by(task_instance.c.id)))
     claimed = [{"task_instance_id": r.id, "task_id": r.task_id, "array_id": r.array_id,
                 "name": r.name, "command": r.command,
                 "requested_resources": json.loads(r.requested_resources),

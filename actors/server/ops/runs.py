@@ -1,5 +1,13 @@
 """Workflow-run lifecycle: create (with task reset), status, heartbeat, resume, terminate,
-triage and the distributor's start. Called by the swarm, bind and distributor routes."""
+triage and the distributor's start. Called by the swarm, bind and distributor routes.
+
+Concurrency (several server processes on PostgreSQL): a run transition locks the run row
+(``FOR UPDATE``) before reading its status, so two requests cannot both act on the same old
+status; ``create_run`` locks the workflow row first, so two swarms starting one workflow at
+once get one run and one 409 (the unique key "one active run per workflow" backs this up).
+Instances picked by status (terminate, triage, kill) are locked, then re-decided from their
+current status.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from actors.server import fsm
 from actors.server.db import Tx
 from actors.server.errors import Conflict
 from actors.server.ops.common import require_row
-from actors.server.ops.instances import Report, apply_reports
+from actors.server.ops.instances import Report, apply_reports, load_instances
 from actors.server.schema import task, task_instance, workflow, workflow_run
 
 __all__ = [
@@ -31,8 +39,9 @@ DEFAULT_RUN_REPORT_INCREMENT = 93.0  # Jobmon: 30 s heartbeat x 3.1 report-by bu
 
 
 def _run(tx: Tx, wfr_id: int) -> Any:
+    """The run row, locked for this transaction's transition."""
     return require_row(tx.conn, workflow_run, wfr_id, "workflow run",
-                       ("id", "workflow_id", "status", "heartbeat_date"))
+                       ("id", "workflow_id", "status", "heartbeat_date"), lock="update")
 
 
 def _set_run_status(tx: Tx, run: Any, status: fsm.RunStatus) -> None:
@@ -46,19 +55,22 @@ def kill_live_instances(tx: Tx, where: ColumnElement[bool], hot: bool, reason: s
     I/O → K, R → K unless ``hot``. Returns how many instances were told."""
     live = (fsm.InstanceStatus.QUEUED, fsm.InstanceStatus.INSTANTIATED,
             fsm.InstanceStatus.LAUNCHED, fsm.InstanceStatus.RUNNING)
-    rows = tx.conn.execute(select(task_instance.c.id, task_instance.c.status).where(
-        where, task_instance.c.status.in_([s.value for s in live]))).all()
+    candidates = tx.conn.execute(select(task_instance.c.id).where(
+        where, task_instance.c.status.in_([s.value for s in live]))).scalars().all()
+    if not candidates:
+        return 0
+    rows = load_instances(tx, candidates)  # locked: decide on their current status
     reports: list[Report] = []
-    for ti_id, status in rows:
-        target = fsm.terminate_target(fsm.InstanceStatus(status), hot)
+    for ti_id, row in rows.items():
+        target = fsm.terminate_target(row.status, hot)
         if target is None:
             continue
         reports.append(Report(ti_id, target))
-        if status == fsm.InstanceStatus.QUEUED:
+        if row.status == fsm.InstanceStatus.QUEUED:
             reports.append(Report(ti_id, fsm.InstanceStatus.ERROR_FATAL,
                                   {"error_message": reason}))
     if reports:
-        apply_reports(tx, reports)
+        apply_reports(tx, reports, rows)
     return len({r.ti_id for r in reports})
 
 
@@ -69,7 +81,9 @@ def create_run(tx: Tx, workflow_id: int, user: str | None, jobmon_version: str |
     An active run whose swarm stopped heartbeating is reaped first (C/H → T, others → E,
     their live instances told to die); a live active run is a Conflict.
     """
-    wf = require_row(tx.conn, workflow, workflow_id, "workflow", ("id", "bind_done_date"))
+    # the workflow's lock serialises run creation: a second swarm waits, then sees our run
+    wf = require_row(tx.conn, workflow, workflow_id, "workflow", ("id", "bind_done_date"),
+                     lock="update")
     if wf.bind_done_date is None:
         raise Conflict(f"workflow {workflow_id} is still binding (call bind_done first)",
                        location="workflow_id")
@@ -77,7 +91,8 @@ def create_run(tx: Tx, workflow_id: int, user: str | None, jobmon_version: str |
                                     workflow_run.c.status, workflow_run.c.heartbeat_date)
                              .where(workflow_run.c.workflow_id == workflow_id,
                                     workflow_run.c.status.in_(
-                                        [s.value for s in fsm.ACTIVE_RUN_STATUSES]))).all()
+                                        [s.value for s in fsm.ACTIVE_RUN_STATUSES]))
+                             .order_by(workflow_run.c.id).with_for_update()).all()
     for run in active:
         if run.heartbeat_date > tx.now:
             raise Conflict(f"workflow {workflow_id} has an active workflow run {run.id} "
@@ -133,8 +148,10 @@ def set_resume(tx: Tx, workflow_id: int, reset_running_jobs: bool) -> int | None
     require_row(tx.conn, workflow, workflow_id, "workflow")
     runs = tx.conn.execute(select(workflow_run.c.id, workflow_run.c.workflow_id,
                                   workflow_run.c.status)
-                           .where(workflow_run.c.workflow_id == workflow_id)
-                           .order_by(workflow_run.c.id.desc())).all()
+                           .where(workflow_run.c.workflow_id == workflow_id,
+                                  workflow_run.c.status.in_(
+                                      [s.value for s in fsm.ACTIVE_RUN_STATUSES]))
+                           .order_by(workflow_run.c.id.desc()).with_for_update()).all()
     for run in runs:
         target = fsm.resume_target(fsm.RunStatus(run.status), reset_running_jobs)
         if target is not None:
@@ -155,18 +172,21 @@ def terminate(tx: Tx, wfr_id: int) -> dict[str, Any]:
 def triage(tx: Tx, wfr_id: int) -> None:
     """Overdue instances of the run: R → T; T unresolved for a window → U; O silent for two
     windows → X → E. Errors go through the error policy."""
-    _run(tx, wfr_id)
+    require_row(tx.conn, workflow_run, wfr_id, "workflow run")
     watched = [fsm.InstanceStatus.RUNNING.value, fsm.InstanceStatus.TRIAGING.value,
                fsm.InstanceStatus.LAUNCHED.value]
-    rows = tx.conn.execute(select(task_instance.c.id, task_instance.c.status,
-                                  task_instance.c.report_by_date,
-                                  task_instance.c.report_increment)
-                           .where(task_instance.c.workflow_run_id == wfr_id,
-                                  task_instance.c.status.in_(watched),
-                                  task_instance.c.report_by_date <= tx.now)).all()
+    candidates = tx.conn.execute(select(task_instance.c.id)
+                                 .where(task_instance.c.workflow_run_id == wfr_id,
+                                        task_instance.c.status.in_(watched),
+                                        task_instance.c.report_by_date <= tx.now)
+                                 ).scalars().all()
+    if not candidates:
+        return
+    rows = load_instances(tx, candidates)  # locked: a report that raced us has landed
     reports: list[Report] = []
-    for ti_id, status, report_by, increment in rows:
-        target = fsm.triage_target(fsm.InstanceStatus(status), report_by, increment, tx.now)
+    for ti_id, row in rows.items():
+        increment = row.report_increment
+        target = fsm.triage_target(row.status, row.report_by, increment, tx.now)
         if target is None:
             continue
         if target == fsm.InstanceStatus.TRIAGING:
@@ -180,7 +200,7 @@ def triage(tx: Tx, wfr_id: int) -> None:
             reports.append(Report(ti_id, fsm.InstanceStatus.ERROR, {"error_message": (
                 "triage: no heartbeat from the distributor for two report-by windows")}))
     if reports:
-        apply_reports(tx, reports)
+        apply_reports(tx, reports, rows)
 
 
 def distributor_started(tx: Tx, wfr_id: int) -> fsm.RunStatus:

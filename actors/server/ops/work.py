@@ -1,5 +1,7 @@
 """Reports from the distributor (launched, heartbeat, results) and the worker (running,
-report-by, done, error). Every report is a ``Report`` through ``apply_reports``."""
+report-by, done, error). Every report is a ``Report`` through ``apply_reports``, which locks
+the instances and their tasks before deciding; the run's I → O on launch is a conditional
+``UPDATE ... WHERE status = 'I'`` (a run another process just moved elsewhere stays there)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ __all__ = [
     "distributor_heartbeat",
     "launched",
     "log_report_by",
+    "log_running",
     "results",
     "worker_report",
 ]
@@ -53,9 +56,12 @@ def launched(tx: Tx, wfr_id: int, items: Sequence[tuple[int, str | None]],
                           submitted_date=tx.now)
         reports.append(Report(ti_id, fsm.InstanceStatus.LAUNCHED, values))
     if run.status == fsm.RunStatus.INSTANTIATED:
-        tx.conn.execute(update(workflow_run).where(workflow_run.c.id == wfr_id).values(
+        moved = tx.conn.execute(update(workflow_run).where(
+            workflow_run.c.id == wfr_id,
+            workflow_run.c.status == fsm.RunStatus.INSTANTIATED.value).values(
             status=fsm.RunStatus.LAUNCHED.value, status_date=tx.now))
-        tx.touched.add(run.workflow_id)
+        if moved.rowcount:
+            tx.touched.add(run.workflow_id)
     return apply_reports(tx, reports, rows)
 
 
@@ -104,6 +110,13 @@ def results(tx: Tx, wfr_id: int,
             values["exit_code"] = exit_code
         reports.append(Report(ti_id, status, values))
     return apply_reports(tx, reports, rows)
+
+
+def log_running(tx: Tx, ti_id: int, increment: float, values: dict[str, Any]
+                ) -> fsm.InstanceStatus:
+    """The worker started the command: → R with a report-by of now + ``increment``."""
+    values = dict(values, report_by_date=tx.now + dt.timedelta(seconds=increment))
+    return worker_report(tx, ti_id, fsm.InstanceStatus.RUNNING, values)
 
 
 def worker_report(tx: Tx, ti_id: int, target: fsm.InstanceStatus,

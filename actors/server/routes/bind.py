@@ -29,9 +29,8 @@ router = APIRouter()
 @router.post("/cluster")
 def upsert_cluster(body: ClusterBody, state: StateDep) -> dict[str, Any]:
     """Create or update a cluster and its queues by name."""
-    with state.db.write() as tx:
-        crow, qrows = clusters.upsert_cluster(tx, body.name, body.type, body.params,
-                                              [(q.name, q.params) for q in body.queues])
+    crow, qrows = state.db.transact(clusters.upsert_cluster, body.name, body.type, body.params,
+                                    [(q.name, q.params) for q in body.queues])
     return {"cluster": clusters.cluster_wire(crow),
             "queues": {name: clusters.queue_wire(row) for name, row in qrows.items()}}
 
@@ -39,17 +38,15 @@ def upsert_cluster(body: ClusterBody, state: StateDep) -> dict[str, Any]:
 @router.post("/workflow/bind")
 def bind_workflow(body: WorkflowBody, state: StateDep) -> dict[str, Any]:
     """The workflow identified by ``workflow_args`` (created or found)."""
-    with state.db.write() as tx:
-        return bind.bind_workflow(tx, body.name, body.workflow_args,
-                                  body.max_concurrently_running, body.user)
+    return state.db.transact(bind.bind_workflow, body.name, body.workflow_args,
+                             body.max_concurrently_running, body.user)
 
 
 @router.post("/workflow/{workflow_id}/bind_arrays")
 def bind_arrays(workflow_id: PathId, body: ArraysBody, state: StateDep) -> dict[str, Any]:
     """Arrays by name (created or updated) → ids."""
-    with state.db.write() as tx:
-        ids = bind.bind_arrays(tx, workflow_id, [(a.name, a.max_concurrently_running)
-                                                 for a in body.arrays])
+    ids = state.db.transact(bind.bind_arrays, workflow_id,
+                            [(a.name, a.max_concurrently_running) for a in body.arrays])
     return {"arrays": ids}
 
 
@@ -62,16 +59,14 @@ def bind_tasks(workflow_id: PathId, body: TasksBody, state: StateDep) -> dict[st
                            resource_scales=t.resource_scales,
                            fallback_queues=t.fallback_queues, cluster_name=t.cluster_name,
                            queue_name=t.queue_name, upstream=t.upstream) for t in body.tasks]
-    with state.db.write() as tx:
-        return {"tasks": bind.bind_tasks(tx, workflow_id, specs)}
+    return {"tasks": state.db.transact(bind.bind_tasks, workflow_id, specs)}
 
 
 @router.post("/workflow/{workflow_id}/bind_done")
 def bind_done(workflow_id: PathId, state: StateDep,
               body: Empty | None = None) -> dict[str, Any]:
     """Binding finished: runs may start."""
-    with state.db.write() as tx:
-        return bind.bind_done(tx, workflow_id)
+    return state.db.transact(bind.bind_done, workflow_id)
 
 
 @router.get("/workflow/{workflow_id}/task_names")
@@ -85,8 +80,7 @@ def task_names(workflow_id: PathId, state: StateDep) -> dict[str, Any]:
 def create_workflow_run(body: CreateRunBody, state: StateDep) -> dict[str, Any]:
     """A new run in B; 409 (with the active run's id) when another run is active."""
     increment = body.next_report_increment
-    with state.db.write() as tx:
-        return runs.create_run(tx, body.workflow_id, body.user, body.jobmon_version,
-                               body.reset_running_jobs,
-                               runs.DEFAULT_RUN_REPORT_INCREMENT if increment is None
-                               else increment)
+    return state.db.transact(runs.create_run, body.workflow_id, body.user,
+                             body.jobmon_version, body.reset_running_jobs,
+                             runs.DEFAULT_RUN_REPORT_INCREMENT if increment is None
+                             else increment)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from actors.server.models import MAX_INT
 from actors.server.state import ServerState
 
 __all__ = ["PathId", "StateDep", "get_state"]
@@ -18,4 +19,4 @@ def get_state(request: Request) -> ServerState:
 
 
 StateDep = Annotated[ServerState, Depends(get_state)]
-PathId = Annotated[int, Path(ge=1, le=2**62)]
+PathId = Annotated[int, Path(ge=1, le=MAX_INT)]

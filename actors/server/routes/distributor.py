@@ -34,22 +34,19 @@ def _statuses(after: dict[int, fsm.InstanceStatus]) -> dict[str, Any]:
 def started(workflow_run_id: PathId, state: StateDep,
             body: Empty | None = None) -> dict[str, str]:
     """The distributor is up: run B → I."""
-    with state.db.write() as tx:
-        return {"status": runs.distributor_started(tx, workflow_run_id).value}
+    return {"status": state.db.transact(runs.distributor_started, workflow_run_id).value}
 
 
 @router.post("/distributor/{workflow_run_id}/claim")
 def claim(workflow_run_id: PathId, body: ClaimBody, state: StateDep) -> dict[str, Any]:
     """Up to ``max`` oldest Q instances of the run, moved to I."""
-    with state.db.write() as tx:
-        return queueing.claim(tx, workflow_run_id, body.max)
+    return state.db.transact(queueing.claim, workflow_run_id, body.max)
 
 
 @router.post("/distributor/{workflow_run_id}/launched")
 def launched(workflow_run_id: PathId, body: LaunchedBody, state: StateDep) -> dict[str, Any]:
     """I → O with distributor ids (null: I → W); the run I → O."""
-    with state.db.write() as tx:
-        after = work.launched(tx, workflow_run_id, body.task_instances,
+    after = state.db.transact(work.launched, workflow_run_id, body.task_instances,
                               body.next_report_increment)
     return _statuses(after)
 
@@ -58,9 +55,8 @@ def launched(workflow_run_id: PathId, body: LaunchedBody, state: StateDep) -> di
 def heartbeat(workflow_run_id: PathId, body: DistributorHeartbeatBody,
               state: StateDep) -> dict[str, Any]:
     """Extend report-by of listed O/R instances; answer run status, K and T instances."""
-    with state.db.write() as tx:
-        return work.distributor_heartbeat(tx, workflow_run_id, body.task_instance_ids,
-                                          body.next_report_increment)
+    return state.db.transact(work.distributor_heartbeat, workflow_run_id,
+                             body.task_instance_ids, body.next_report_increment)
 
 
 @router.post("/distributor/{workflow_run_id}/results")
@@ -68,6 +64,5 @@ def results(workflow_run_id: PathId, body: ResultsBody, state: StateDep) -> dict
     """Outcomes learned by the backend (R, D, E, Z, U, F); repeats are no-ops."""
     items = [(r.task_instance_id, fsm.InstanceStatus(r.status), r.error_message, r.exit_code)
              for r in body.results]
-    with state.db.write() as tx:
-        after = work.results(tx, workflow_run_id, items)
+    after = state.db.transact(work.results, workflow_run_id, items)
     return _statuses(after)

@@ -20,7 +20,7 @@ from actors.server.state import SERVER_VERSION
 __all__ = ["router"]
 
 router = APIRouter()
-Name = Annotated[str, PathParam(min_length=1, max_length=255)]
+Name = Annotated[str, PathParam(min_length=1, max_length=255, pattern=r"^[^\x00]+$")]
 
 
 @router.get("/time")
@@ -60,6 +60,5 @@ def get_queue(cluster_id: PathId, queue_name: Name, state: StateDep) -> dict[str
 @router.post("/task/bind_resources")
 def bind_resources(body: BindResourcesBody, state: StateDep) -> int:
     """Resources on a queue → their id (equal resources get the same id)."""
-    with state.db.write() as tx:
-        return clusters.resources_id(tx, body.queue_id, body.task_resources_type_id,
-                                     body.requested_resources)
+    return state.db.transact(clusters.resources_id, body.queue_id,
+                             body.task_resources_type_id, body.requested_resources)

@@ -30,7 +30,8 @@ def workflow_status(workflow_id: PathId, state: StateDep) -> dict[str, Any]:
 
 @router.get("/workflow/{workflow_id}/task_instances")
 def task_instances(workflow_id: PathId, state: StateDep,
-                   task_name: Annotated[str | None, Query(max_length=255)] = None
+                   task_name: Annotated[str | None,
+                                        Query(max_length=255, pattern=r"^[^\x00]+$")] = None
                    ) -> dict[str, Any]:
     """Instances of the workflow (or of one task by name), oldest first."""
     with state.db.read() as conn:

@@ -5,12 +5,15 @@ Swarm gateway → these routes → ``ops.runs`` / ``ops.queueing`` / ``ops.reads
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from actors.server import fsm
 from actors.server.models import (
+    MAX_INT,
     DownstreamBody,
     Empty,
     MaxTasksBody,
@@ -38,7 +41,7 @@ def fetch_workflow_metadata(workflow_id: PathId, state: StateDep) -> dict[str, A
 
 @router.get("/workflow/get_tasks/{workflow_id}")
 def get_tasks(workflow_id: PathId, state: StateDep,
-              max_task_id: Annotated[int, Query(ge=0, le=2**62)],
+              max_task_id: Annotated[int, Query(ge=0, le=MAX_INT)],
               chunk_size: Annotated[int, Query(ge=1, le=100_000)]) -> dict[str, Any]:
     """Tasks not D with id > max_task_id (resume), Jobmon's nine-field rows."""
     with state.db.read() as conn:
@@ -46,19 +49,32 @@ def get_tasks(workflow_id: PathId, state: StateDep,
 
 
 @router.post("/task/get_downstream_tasks")
-def get_downstream_tasks(body: DownstreamBody, state: StateDep) -> dict[str, Any]:
-    """``{"downstream_tasks": {task_id: [node_id, [downstream node ids]]}}``."""
+def get_downstream_tasks(body: DownstreamBody, state: StateDep,
+                         client_jobmon_version: str | None = None) -> dict[str, Any]:
+    """``{"downstream_tasks": {task_id: [node_id, [downstream node ids]]}}``.
+
+    A client older than Jobmon 3.6 gets each list as a JSON string (null for none), as
+    Jobmon's servers send it: its swarm ``json.loads`` them.
+    """
     with state.db.read() as conn:
-        return {"downstream_tasks": reads.downstream_tasks(conn, body.task_ids, body.dag_id)}
+        rows = reads.downstream_tasks(conn, body.task_ids, body.dag_id)
+    if _before_3_6(client_jobmon_version):
+        rows = {t: [n, json.dumps(down) if down else None] for t, (n, down) in rows.items()}
+    return {"downstream_tasks": rows}
+
+
+def _before_3_6(version: str | None) -> bool:
+    """True for a ``client_jobmon_version`` such as ``3.4.8`` (not for none or unparsable)."""
+    match = re.match(r"(\d+)\.(\d+)", version or "")
+    return match is not None and (int(match[1]), int(match[2])) < (3, 6)
 
 
 @router.post("/workflow_run/{workflow_run_id}/log_heartbeat")
 def log_heartbeat(workflow_run_id: PathId, body: RunHeartbeatBody,
                   state: StateDep) -> dict[str, str]:
     """The swarm is alive; the answer is the server's run status (resume/stop signals)."""
-    with state.db.write() as tx:
-        status = runs.heartbeat(tx, workflow_run_id, fsm.RunStatus(body.status),
-                                body.next_report_increment)
+    status = state.db.transact(runs.heartbeat, workflow_run_id, fsm.RunStatus(body.status),
+                               body.next_report_increment)
     return {"status": status.value}
 
 
@@ -66,8 +82,7 @@ def log_heartbeat(workflow_run_id: PathId, body: RunHeartbeatBody,
 def update_status(workflow_run_id: PathId, body: RunStatusBody,
                   state: StateDep) -> dict[str, str]:
     """Run transition; an illegal one answers 200 with the unchanged status."""
-    with state.db.write() as tx:
-        status = runs.update_status(tx, workflow_run_id, fsm.RunStatus(body.status))
+    status = state.db.transact(runs.update_status, workflow_run_id, fsm.RunStatus(body.status))
     return {"status": status.value}
 
 
@@ -75,8 +90,7 @@ def update_status(workflow_run_id: PathId, body: RunStatusBody,
 def set_status_for_triaging(workflow_run_id: PathId, state: StateDep,
                             body: Empty | None = None) -> dict[str, Any]:
     """Triage the run's overdue instances (R → T, T → U, O → X → E)."""
-    with state.db.write() as tx:
-        runs.triage(tx, workflow_run_id)
+    state.db.transact(runs.triage, workflow_run_id)
     return {}
 
 
@@ -84,15 +98,13 @@ def set_status_for_triaging(workflow_run_id: PathId, state: StateDep,
 def terminate_task_instances(workflow_run_id: PathId, state: StateDep,
                              body: Empty | None = None) -> dict[str, Any]:
     """Drain the run: Q → F, I/O → K, R → K unless hot resume."""
-    with state.db.write() as tx:
-        return runs.terminate(tx, workflow_run_id)
+    return state.db.transact(runs.terminate, workflow_run_id)
 
 
 @router.post("/workflow/{workflow_id}/set_resume")
 def set_resume(workflow_id: PathId, body: ResumeBody, state: StateDep) -> dict[str, Any]:
     """Active (B/R) run → C (reset_running_jobs) or H."""
-    with state.db.write() as tx:
-        runs.set_resume(tx, workflow_id, body.reset_running_jobs)
+    state.db.transact(runs.set_resume, workflow_id, body.reset_running_jobs)
     return {}
 
 
@@ -109,8 +121,7 @@ def get_max_concurrently_running(workflow_id: PathId, state: StateDep) -> dict[s
 def update_max_concurrently_running(workflow_id: PathId, body: MaxTasksBody,
                                     state: StateDep) -> dict[str, str]:
     """Operator: set the workflow's limit (0 pauses)."""
-    with state.db.write() as tx:
-        return {"message": reads.set_max_running(tx, workflow_id, body.max_tasks)}
+    return {"message": state.db.transact(reads.set_max_running, workflow_id, body.max_tasks)}
 
 
 @router.get("/array/{array_id}/get_array_max_concurrently_running")
@@ -124,8 +135,7 @@ def get_array_max_concurrently_running(array_id: PathId, state: StateDep) -> dic
 @router.post("/array/{array_id}/queue_task_batch")
 def queue_task_batch(array_id: PathId, body: QueueBatchBody, state: StateDep) -> dict[str, Any]:
     """G/A tasks → Q with a new instance; ``tasks_by_status`` for every requested id."""
-    with state.db.write() as tx:
-        by_status = queueing.queue_task_batch(tx, array_id, body.task_ids,
-                                              body.task_resources_id, body.workflow_run_id,
-                                              body.cluster_id)
+    by_status = state.db.transact(queueing.queue_task_batch, array_id, body.task_ids,
+                                  body.task_resources_id, body.workflow_run_id,
+                                  body.cluster_id)
     return {"tasks_by_status": by_status}

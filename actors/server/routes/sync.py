@@ -4,7 +4,10 @@ Swarm synchronizer → POST ``/workflow/{wf}/task_status_updates`` ``{"last_sync
 Without ``wait`` it answers at once. With ``wait`` and a ``last_sync`` it answers as soon as a
 task (or run) of the workflow changed after the answer that gave that ``last_sync``, or when
 the wait ends. The returned time is the server time minus ``sync_margin``, floored to the
-second: the next incremental sync from it misses nothing (repeats are possible).
+second: the next incremental sync from it misses nothing (repeats are possible). On
+PostgreSQL, where several processes write at once, it is also moved back by the age of the
+oldest write transaction still open (``Database.write_lag``), which may still commit dates
+from before the answer.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ def _query(state: ServerState, workflow_id: int,
     version = state.hub.version(workflow_id)
     with state.db.read() as conn:
         now = state.clock.now()
+        # a write still open elsewhere commits dates from its start: cover no time after it
+        lag = state.db.write_lag(conn)
         tasks = reads.task_status_updates(conn, workflow_id, since)
-    sync_time = format_time(now - dt.timedelta(seconds=state.settings.sync_margin))
+    sync_time = format_time(now - dt.timedelta(seconds=state.settings.sync_margin + lag))
     return version, sync_time, tasks
 
 

@@ -6,7 +6,6 @@ instance's status; anything but ``"R"`` (``"K"`` above all) tells the worker to 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter
@@ -30,9 +29,8 @@ def log_running(task_instance_id: PathId, body: LogRunningBody,
         value = getattr(body, key)
         if value is not None:
             values[key] = value
-    with state.db.write() as tx:
-        values["report_by_date"] = tx.now + dt.timedelta(seconds=body.next_report_increment)
-        status = work.worker_report(tx, task_instance_id, fsm.InstanceStatus.RUNNING, values)
+    status = state.db.transact(work.log_running, task_instance_id, body.next_report_increment,
+                               values)
     return {"status": status.value}
 
 
@@ -40,8 +38,8 @@ def log_running(task_instance_id: PathId, body: LogRunningBody,
 def log_report_by(task_instance_id: PathId, body: LogReportByBody,
                   state: StateDep) -> dict[str, str]:
     """The worker is alive: a new report-by; T → R."""
-    with state.db.write() as tx:
-        status = work.log_report_by(tx, task_instance_id, body.next_report_increment)
+    status = state.db.transact(work.log_report_by, task_instance_id,
+                               body.next_report_increment)
     return {"status": status.value}
 
 
@@ -49,8 +47,8 @@ def log_report_by(task_instance_id: PathId, body: LogReportByBody,
 def log_done(task_instance_id: PathId, state: StateDep,
              body: Empty | None = None) -> dict[str, str]:
     """The command exited 0: → D."""
-    with state.db.write() as tx:
-        status = work.worker_report(tx, task_instance_id, fsm.InstanceStatus.DONE, {})
+    status = state.db.transact(work.worker_report, task_instance_id,
+                               fsm.InstanceStatus.DONE, {})
     return {"status": status.value}
 
 
@@ -62,7 +60,6 @@ def log_error_worker_node(task_instance_id: PathId, body: LogErrorBody,
     values: dict[str, Any] = {"error_message": message or ""}
     if body.exit_code is not None:
         values["exit_code"] = body.exit_code
-    with state.db.write() as tx:
-        status = work.worker_report(tx, task_instance_id, fsm.InstanceStatus(body.error_state),
-                                    values)
+    status = state.db.transact(work.worker_report, task_instance_id,
+                               fsm.InstanceStatus(body.error_state), values)
     return {"status": status.value}
