@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--token", default=None,
                    help="token clients must send (default $ACTORSWARM_TOKEN); required for a "
                         "non-loopback host")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="server processes sharing the socket (more than one needs PostgreSQL)")
+    p.add_argument("--db-pool-size", type=int, default=None, metavar="N",
+                   help="database connections each server process keeps open (PostgreSQL)")
+    p.add_argument("--db-max-overflow", type=int, default=None, metavar="N",
+                   help="extra connections each server process may open under load")
     p.add_argument("--log-level", default=None,
                    choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(handler=execute)
@@ -37,7 +43,8 @@ def register(subparsers: Any) -> None:
 def server_argv(args: argparse.Namespace) -> list[str]:
     """The server's command line for the given options (unset ones keep its defaults)."""
     argv: list[str] = []
-    for option in ("state_dir", "db", "host", "port", "token", "log_level"):
+    for option in ("state_dir", "db", "host", "port", "token", "workers", "db_pool_size",
+                   "db_max_overflow", "log_level"):
         value = getattr(args, option)
         if value is not None:
             argv += [f"--{option.replace('_', '-')}", str(value)]
