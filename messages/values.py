@@ -1,7 +1,8 @@
 """Shared protocol values: status enums and id types.
 
 The single-letter codes are what travels on the wire and over HTTP (Jobmon's letters); code
-uses the enum members. ``TaskStatus.DONE.value == "D"``.
+uses the enum members. ``TaskStatus.DONE == "D"`` and ``str(TaskStatus.DONE) == "D"``. The
+server's status machines (``actors.server.fsm``) use these same classes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ WorkflowId = NewType("WorkflowId", int)
 WorkflowRunId = NewType("WorkflowRunId", int)
 
 
-class TaskStatus(str, enum.Enum):
+class TaskStatus(enum.StrEnum):
     """Status of a task (Jobmon letters)."""
 
     REGISTERING = "G"
@@ -43,7 +44,7 @@ class TaskStatus(str, enum.Enum):
     ERROR_FATAL = "F"
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     """Status of a workflow run (Jobmon letters)."""
 
     REGISTERED = "G"
@@ -61,7 +62,7 @@ class RunStatus(str, enum.Enum):
     ABORTED = "A"
 
 
-class TaskInstanceStatus(str, enum.Enum):
+class TaskInstanceStatus(enum.StrEnum):
     """Status of a task instance (Jobmon letters)."""
 
     QUEUED = "Q"

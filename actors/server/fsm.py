@@ -23,6 +23,8 @@ import enum
 
 import attrs
 
+from messages.values import RunStatus, TaskInstanceStatus, TaskStatus
+
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "CLAIMABLE_RUN_STATUSES",
@@ -50,54 +52,7 @@ __all__ = [
 ]
 
 
-class RunStatus(enum.StrEnum):
-    """Workflow-run status letters."""
-
-    REGISTERED = "G"
-    LINKING = "L"
-    BOUND = "B"
-    INSTANTIATED = "I"
-    LAUNCHED = "O"
-    RUNNING = "R"
-    DONE = "D"
-    ERROR = "E"
-    STOPPED = "S"
-    COLD_RESUME = "C"
-    HOT_RESUME = "H"
-    TERMINATED = "T"
-    ABORTED = "A"
-
-
-class TaskStatus(enum.StrEnum):
-    """Task status letters."""
-
-    REGISTERING = "G"
-    QUEUED = "Q"
-    INSTANTIATING = "I"
-    LAUNCHED = "O"
-    RUNNING = "R"
-    DONE = "D"
-    ERROR_RECOVERABLE = "E"
-    ADJUSTING_RESOURCES = "A"
-    ERROR_FATAL = "F"
-
-
-class InstanceStatus(enum.StrEnum):
-    """Task-instance status letters."""
-
-    QUEUED = "Q"
-    INSTANTIATED = "I"
-    LAUNCHED = "O"
-    RUNNING = "R"
-    DONE = "D"
-    ERROR = "E"
-    ERROR_FATAL = "F"
-    KILL_SELF = "K"
-    TRIAGING = "T"
-    UNKNOWN_ERROR = "U"
-    NO_DISTRIBUTOR_ID = "W"
-    NO_HEARTBEAT = "X"
-    RESOURCE_ERROR = "Z"
+InstanceStatus = TaskInstanceStatus  # the server's short name for the same class
 
 
 def _pairs(enum_cls: type[enum.StrEnum], text: str) -> frozenset[tuple[str, str]]:
