@@ -32,6 +32,7 @@ from actors.app_steps import (
     given_result,
     load_definition,
     resume_run,
+    status_reader,
     task_names_of,
 )
 from actors.errors import ConfigError
@@ -174,7 +175,8 @@ def _run(request: RunRequest, definition: WorkflowDefinition | None, sup: Superv
             sup.add_child(external_distributor_spec(
                 request.distributor_command, server_url, run_id, ready=request.distributor_ready,
                 stream=request.distributor_ready_stream,
-                timeout=request.distributor_ready_timeout, token=request.token))
+                timeout=request.distributor_ready_timeout, token=request.token,
+                read_status=status_reader(gateway, workflow_id, run_id)))
         else:
             sup.add_child(distributor_spec(
                 server_url, workflow_id, run_id, request.backend, state_dir,

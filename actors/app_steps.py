@@ -4,15 +4,21 @@ Who uses it: ``actors.app`` only. Each step is one small function over the gatew
 definition, bind it, create (or resume into) a workflow run, read the run's status and the task
 names. Errors are the gateway's typed errors, or ``ConfigError`` with a sentence a user can act
 on (e.g. "an active run exists: use resume").
+
+Runs are opened the way the server's own client does, on our server and on a real Jobmon
+server alike (``Gateway.open_workflow_run``; docs/jobmon-notes.md section 2.2 for Jobmon): a
+new run resets every unfinished task to G and ends in B, ready for its distributor. A resume
+first signals the alive run (C cold, H hot), waits until its swarm has drained it (the
+workflow is resumable again), then opens the new run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from actors.errors import ConfigError, GatewayError
-from actors.gateway import ActiveRunExists, Gateway
+from actors.errors import ConfigError, GatewayError, NotFound, ServerUnavailable
+from actors.gateway import ActiveRunExists, Gateway, RetryPolicy, RunRefused
 from actors.workflow import WorkflowDefinition, bind, load_workflow
 from actors.workflow.binding import BoundWorkflow
 from messages.orchestrator import ErrorInfo, OrchestratorResult
@@ -25,10 +31,12 @@ __all__ = [
     "given_result",
     "load_definition",
     "resume_run",
+    "status_reader",
     "task_names_of",
 ]
 
-_ACTIVE = frozenset("GLBIORCH")
+#: Seconds between two checks whether a resumed run has drained.
+RESUME_POLL_INTERVAL = 0.25
 
 
 def load_definition(request: object) -> WorkflowDefinition | None:
@@ -48,51 +56,73 @@ def bind_definition(definition: WorkflowDefinition, gateway: Gateway,
     return bind(definition, gateway, cluster)
 
 
+def _known_workflow(gateway: Gateway, workflow_id: int) -> None:
+    """A ConfigError naming the server when it has no such workflow."""
+    try:
+        gateway.fetch_workflow_metadata(workflow_id)
+    except NotFound as exc:
+        raise ConfigError(f"the server at {gateway.config.base_url} has no workflow "
+                          f"{workflow_id}") from exc
+
+
 def create_run(gateway: Gateway, workflow_id: int) -> int:
     """A new run in B; a clear error if another run of the workflow is still active."""
+    _known_workflow(gateway, workflow_id)
     try:
-        return int(gateway.create_workflow_run(workflow_id).workflow_run_id)
-    except ActiveRunExists as exc:
+        return int(gateway.open_workflow_run(workflow_id).workflow_run_id)
+    except RunRefused as exc:
+        why = "an active run" if isinstance(exc, ActiveRunExists) else "a run it cannot replace"
         raise ConfigError(
-            f"workflow {workflow_id} already has an active run ({exc.detail or exc}); "
-            f"stop it, or take it over with `resume --workflow-id {workflow_id} --cold`"
-        ) from exc
+            f"workflow {workflow_id} already has {why} ({exc.detail or exc}); stop it, or take "
+            f"it over with `resume --workflow-id {workflow_id} --cold`") from exc
 
 
-def resume_run(gateway: Gateway, workflow_id: int, *, cold: bool, timeout: float) -> int:
+def resume_run(gateway: Gateway, workflow_id: int, *, cold: bool, timeout: float,
+               clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep) -> int:
     """Signal the active run (C cold / H hot), wait until it has drained to T, start a new run.
 
-    Without an active run this simply creates a new run (resetting unfinished tasks).
+    Without an active run this simply creates a new run (resetting unfinished tasks; a hot
+    resume keeps tasks in R).
     """
-    active = _active_runs(gateway, workflow_id)
-    if active:
+    _known_workflow(gateway, workflow_id)
+    if not gateway.workflow_resumable(workflow_id):
         gateway.set_resume(workflow_id, reset_running_jobs=cold)
-        deadline = time.monotonic() + timeout
-        while _active_runs(gateway, workflow_id):
-            if time.monotonic() > deadline:
+        deadline = clock() + timeout
+        while not gateway.workflow_resumable(workflow_id):
+            if clock() > deadline:
                 raise ConfigError(f"the active run of workflow {workflow_id} did not drain to T "
                                   f"within {timeout:g} s; is its swarm still alive?")
-            time.sleep(0.25)
+            sleep(RESUME_POLL_INTERVAL)
     try:
-        return int(gateway.create_workflow_run(workflow_id, resume=True).workflow_run_id)
-    except ActiveRunExists as exc:
+        created = gateway.open_workflow_run(workflow_id, resume=True, reset_running_jobs=cold)
+    except RunRefused as exc:
         raise ConfigError(f"workflow {workflow_id} still has an active run: {exc}") from exc
-
-
-def _active_runs(gateway: Gateway, workflow_id: int) -> list[int]:
-    summary = gateway.workflow_status(workflow_id)
-    return [int(r.workflow_run_id) for r in summary.runs if r.status.value in _ACTIVE]
+    return int(created.workflow_run_id)
 
 
 def current_run_status(gateway: Gateway, workflow_id: int, run_id: int) -> RunStatus:
-    """The run's status as the server has it; O (launched) when the server cannot say."""
+    """The run's status as the server has it (a ConfigError for a run it does not know)."""
     try:
-        for run in gateway.workflow_status(workflow_id).runs:
-            if int(run.workflow_run_id) == run_id:
-                return run.status
-    except GatewayError:
-        pass  # a Jobmon server has no status route: its distributor has moved the run to O
-    return RunStatus.LAUNCHED
+        return gateway.run_status(workflow_id, run_id)
+    except NotFound as exc:
+        raise ConfigError(f"the server at {gateway.config.base_url} has no workflow run "
+                          f"{run_id} of workflow {workflow_id}") from exc
+
+
+def status_reader(gateway: Gateway, workflow_id: int,
+                  run_id: int) -> Callable[[], RunStatus | None]:
+    """Reads the run's status for the distributor's readiness probe; None while the server is
+    unavailable (asked again at the next poll). A short retry budget keeps each read brief."""
+    quick = gateway.with_retry(RetryPolicy(max_attempts=2, max_elapsed=5.0))
+
+    def read() -> RunStatus | None:
+        try:
+            return quick.run_status(workflow_id, run_id)
+        except ServerUnavailable:
+            return None
+
+    return read
 
 
 def task_names_of(gateway: Gateway, workflow_id: int) -> Mapping[int, str]:

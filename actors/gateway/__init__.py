@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from actors.gateway.client import MAX_LONG_POLL_WAIT, Gateway
 from actors.gateway.config import API_PREFIX, CLIENT_JOBMON_VERSION, GatewayConfig, RetryPolicy
-from actors.gateway.errors import ActiveRunExists
+from actors.gateway.errors import ActiveRunExists, OutcomeUnknown, RunRefused
 from actors.gateway.types import (
     ArraySpec,
     BindSummary,
@@ -45,9 +45,11 @@ __all__ = [
     "Features",
     "Gateway",
     "GatewayConfig",
+    "OutcomeUnknown",
     "Queue",
     "QueueResult",
     "RetryPolicy",
+    "RunRefused",
     "RunSummary",
     "StatusUpdates",
     "TaskEdges",

@@ -107,16 +107,19 @@ class AdminRoutes(GatewayBase):
     def create_workflow_run(self, workflow_id: int, *, resume: bool = False,
                             user: str | None = None, jobmon_version: str | None = None,
                             next_report_increment: float = DEFAULT_RUN_REPORT_INCREMENT,
-                            ) -> WorkflowRunCreated:
+                            reset_running_jobs: bool = True) -> WorkflowRunCreated:
         """POST /workflow_run: a new run in B; ``ActiveRunExists`` if one is still active.
 
         ``user`` defaults to the login name; a Jobmon server also needs ``jobmon_version`` and
         ``next_report_increment`` and leaves the run in L, so it is then moved to B here.
+        ``reset_running_jobs=False`` (a hot resume) keeps tasks in R running.
         """
         body: dict[str, Any] = {"workflow_id": workflow_id, "resume": resume,
                                 "user": user or _login_name(),
                                 "jobmon_version": jobmon_version or CLIENT_JOBMON_VERSION,
                                 "next_report_increment": next_report_increment}
+        if not reset_running_jobs:
+            body["reset_running_jobs"] = False
         created = self._call("POST", "/workflow_run", compat.parse_run_created, body=body)
         if compat.run_needs_bound(created):
             status = self._call("PUT", f"/workflow_run/{created.workflow_run_id}/update_status",

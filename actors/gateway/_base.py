@@ -31,8 +31,12 @@ class GatewayBase:
 
     def _call(self, method: str, route: str, parse: Callable[[str, Any], T], *,
               params: Mapping[str, Any] | None = None, body: Any = None,
-              read_timeout: float | None = None) -> T:
-        """Send one request to ``route`` (below /api/v3) and parse its JSON answer."""
+              read_timeout: float | None = None, idempotent: bool = True) -> T:
+        """Send one request to ``route`` (below /api/v3) and parse its JSON answer.
+
+        ``idempotent=False`` for a request the server must not see twice (see ``_http``).
+        """
         payload = self._core.request(method, route, params=params, body=body,
-                                     retry=self._retry, read_timeout=read_timeout)
+                                     retry=self._retry, read_timeout=read_timeout,
+                                     idempotent=idempotent)
         return parse(f"{method} {route}", payload)

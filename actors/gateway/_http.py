@@ -10,6 +10,12 @@ timeouts are retried with exponential backoff and jitter (tenacity) within the c
 ``RetryPolicy``; when the budget is spent, ``ServerUnavailable``. Every other answer raises at
 once: 4xx -> ``RequestRejected`` / ``NotFound`` / ``ActiveRunExists``; a body that is not JSON
 -> ``ProtocolMismatch``. httpx errors are translated here, once, with ``raise ... from exc``.
+
+A call marked ``idempotent=False`` (``queue_task_batch``: a Jobmon server makes a second task
+instance for a repeated batch) is retried only when the server certainly did not apply it: the
+connection was never made, the answer was 423, or the 5xx is the server's own error answer (its
+transaction was rolled back). After a read timeout, a connection dropped after sending, or any
+other 5xx it raises ``OutcomeUnknown`` at once.
 """
 
 from __future__ import annotations
@@ -26,10 +32,14 @@ import tenacity
 from actors.errors import ProtocolMismatch, ServerUnavailable
 from actors.gateway import compat
 from actors.gateway.config import API_PREFIX, GatewayConfig, RetryPolicy
+from actors.gateway.errors import OutcomeUnknown
 
 __all__ = ["HttpCore"]
 
 _log = logging.getLogger(__name__)
+
+#: httpx errors raised before the request could reach the server (safe to send again).
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _Retryable(Exception):
@@ -70,6 +80,8 @@ class HttpCore:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self._closed = False
+        #: the server's dialect once the gateway has asked (``compat.Dialect``), shared by views
+        self.server_dialect: compat.Dialect | None = None
         self._sleep = sleep
         self._clock = clock
         headers = {"Accept": "application/json"}
@@ -97,7 +109,7 @@ class HttpCore:
         return httpx.Timeout(read, connect=self.config.connect_timeout)
 
     def _attempt(self, method: str, route: str, params: Mapping[str, Any] | None,
-                 body: Any, timeout: httpx.Timeout) -> Any:
+                 body: Any, timeout: httpx.Timeout, idempotent: bool = True) -> Any:
         label = f"{method} {route}"
         if self._closed:
             raise ServerUnavailable(f"{label}: the gateway is closed")
@@ -110,6 +122,9 @@ class HttpCore:
         except httpx.TransportError as exc:
             if self._closed:
                 raise ServerUnavailable(f"{label}: the gateway was closed") from exc
+            if not idempotent and not isinstance(exc, _NOT_SENT):
+                raise OutcomeUnknown(f"{label}: {type(exc).__name__} after the request may "
+                                     f"have reached the server ({exc}); not sent again") from exc
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
         except httpx.HTTPError as exc:  # decoding errors, too many redirects
             raise ProtocolMismatch(f"{label}: unreadable answer: {exc}") from exc
@@ -120,14 +135,21 @@ class HttpCore:
                 raise ProtocolMismatch(f"{label}: answer {status} is not JSON: "
                                        f"{response.text[:200]!r}")
             return payload
-        if status == 423 or (status >= 500 and not compat.is_unknown_id_failure(status, payload)):
-            raise _Retryable(f"HTTP {status}: {compat.error_detail(payload, response.text)}")
+        if status == 423 or (status >= 500 and compat.is_retryable_failure(status, payload)):
+            detail = compat.error_detail(payload, response.text)
+            if not idempotent and status != 423 and not compat.is_server_error_answer(payload):
+                raise OutcomeUnknown(f"{label}: HTTP {status} ({detail}) may have come after "
+                                     f"the server applied the request; not sent again")
+            raise _Retryable(f"HTTP {status}: {detail}")
         raise compat.rejection(label, status, payload, response.text)
 
     def request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None, retry: RetryPolicy | None = None,
-                read_timeout: float | None = None) -> Any:
-        """Call ``route`` and return its decoded JSON; raise a typed GatewayError otherwise."""
+                read_timeout: float | None = None, idempotent: bool = True) -> Any:
+        """Call ``route`` and return its decoded JSON; raise a typed GatewayError otherwise.
+
+        ``idempotent=False``: never sent again once the server may have applied it.
+        """
         policy = retry or self.config.retry
         timeout = self._timeout(read_timeout)
         started = self._clock()
@@ -155,7 +177,7 @@ class HttpCore:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, method, route, params, body, timeout)
+            return retrying(self._attempt, method, route, params, body, timeout, idempotent)
         except _Retryable as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ServerUnavailable(

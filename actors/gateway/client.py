@@ -26,17 +26,15 @@ from urllib.parse import quote
 
 import httpx
 
-from actors.errors import ConfigError, NotFound
+from actors.errors import ConfigError
 from actors.gateway import _shapes as s
 from actors.gateway import compat
 from actors.gateway import parse as p
-from actors.gateway._admin_routes import AdminRoutes
 from actors.gateway._http import HttpCore
+from actors.gateway._run_routes import RunRoutes
 from actors.gateway.config import GatewayConfig, RetryPolicy
-from actors.gateway.parse_admin import parse_features
 from actors.gateway.types import (
     Cluster,
-    Features,
     Queue,
     QueueResult,
     StatusUpdates,
@@ -70,7 +68,7 @@ def _letter(status: RunStatus | str) -> str:
                           ) from None
 
 
-class Gateway(AdminRoutes):
+class Gateway(RunRoutes):
     """Synchronous, thread-safe client of the state server (see the module docstring)."""
 
     def __init__(self, config: GatewayConfig | str, *,
@@ -105,13 +103,6 @@ class Gateway(AdminRoutes):
     def health(self) -> str:
         """GET /health: ``"OK"`` when the server and its database answer."""
         return self._call("GET", "/health", p.parse_health)
-
-    def features(self) -> Features:
-        """GET /features; a server without it (Jobmon) supports nothing extra (no long poll)."""
-        try:
-            return self._call("GET", "/features", parse_features)
-        except NotFound:
-            return compat.JOBMON_FEATURES
 
     # -- workflow, tasks, edges (resume) ----------------------------------------------------------
     def fetch_workflow_metadata(self, workflow_id: int) -> WorkflowMetadata:
@@ -233,11 +224,16 @@ class Gateway(AdminRoutes):
 
     def queue_task_batch(self, array_id: int, task_ids: Iterable[int], task_resources_id: int,
                          workflow_run_id: int, cluster_id: int) -> QueueResult:
-        """POST /array/{array}/queue_task_batch: G/A tasks -> Q; every id by status after."""
+        """POST /array/{array}/queue_task_batch: G/A tasks -> Q; every id by status after.
+
+        Never sent twice: a Jobmon server makes one more task instance per repeat. A failure
+        after the request may have reached the server raises ``OutcomeUnknown``; the caller
+        learns what happened from a full status sync before queueing those tasks again.
+        """
         body = {"task_ids": [int(t) for t in task_ids], "task_resources_id": task_resources_id,
                 "workflow_run_id": workflow_run_id, "cluster_id": cluster_id}
         return self._call("POST", f"/array/{array_id}/queue_task_batch", p.parse_queue_result,
-                          body=body)
+                          body=body, idempotent=False)
 
     def set_resume(self, workflow_id: int, reset_running_jobs: bool) -> None:
         """POST /workflow/{wf}/set_resume: the active run -> C (True, cold) or H (False, hot)."""

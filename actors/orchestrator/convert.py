@@ -5,7 +5,7 @@ Who uses it: ``actors.orchestrator.actor`` only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from actors.gateway.types import TaskEdges, TaskRow
 from actors.orchestrator import logic
@@ -16,7 +16,8 @@ from messages.swarm import SwarmInit
 from messages.synchronizer import EdgeRow, TaskRowSpec
 from messages.values import ArrayId, RunStatus, TaskId, TaskStatus
 
-__all__ = ["CHUNK", "edges_of", "progress_of", "queue_tasks_messages", "row_of", "wire_result"]
+__all__ = ["CHUNK", "edges_of", "progress_of", "queue_tasks_messages", "real_changes", "row_of",
+           "statuses_of", "wire_result"]
 
 #: Tasks per QueueTasks message (keeps frames small and lets batches pipeline).
 CHUNK = 5000
@@ -37,6 +38,28 @@ def edges_of(edge: EdgeRow) -> TaskEdges:
     """The gateway's TaskEdges for a wire EdgeRow."""
     return TaskEdges(task_id=TaskId(edge.task_id), node_id=edge.node_id,
                      downstream_node_ids=tuple(edge.downstream_node_ids))
+
+
+def statuses_of(state: SwarmState, task_ids: Iterable[int]) -> dict[int, TaskStatus]:
+    """The current statuses of those ``task_ids`` that are tasks of this run (unknown ids are
+    left out); take them before applying an update, for ``real_changes`` after it."""
+    tasks = state.tasks
+    out = {}
+    for task_id in task_ids:
+        rec = tasks.get(TaskId(task_id))
+        if rec is not None:
+            out[task_id] = rec.status
+    return out
+
+
+def real_changes(state: SwarmState, before: Mapping[int, TaskStatus]
+                 ) -> tuple[tuple[int, TaskStatus], ...]:
+    """The tasks of ``before`` whose status in ``state`` now differs, with the new status:
+    what subscribers hear of (no unknown ids, no same-status entries, no answers the state
+    did not take)."""
+    tasks = state.tasks
+    return tuple((task_id, tasks[TaskId(task_id)].status) for task_id, old in before.items()
+                 if tasks[TaskId(task_id)].status is not old)
 
 
 def queue_tasks_messages(taken: Sequence[ReadyTask], max_batch_size: int) -> Iterator[QueueTasks]:

@@ -15,8 +15,9 @@ Who calls what: the orchestrator calls ``start_run`` once, ``evaluate`` after ev
 and timer tick, ``on_status_reply`` for each update_status answer (``on_status_failed`` when the
 call failed), ``on_server_status`` when the
 heartbeat reports a different server status, ``on_distributor_died`` when the supervisor
-reports it, and ``on_full_sync`` when a full sync it asked for was applied. It hands tasks to
-the scheduler only while ``may_schedule`` is true.
+reports it (``on_distributor_exited`` when it exited 0, with the run's status read then), and
+``on_full_sync`` when a full sync it asked for was applied. It hands tasks to the scheduler
+only while ``may_schedule`` is true.
 
 Errors (``RunFailure.error_type``)::
 
@@ -59,8 +60,8 @@ __all__ = [
     "RunPhase", "RunPolicy", "RunResult", "RunStopped", "SendTerminate", "SetRunStatus",
     "StatusHeld", "TaskRowLike", "TasksFailed", "array_limits_from_rows", "bound_task_from_row",
     "build_result", "decide_fate", "downstream_from_edges", "evaluate", "may_schedule",
-    "on_distributor_died", "on_full_sync", "on_server_status", "on_status_failed",
-    "on_status_reply", "on_stop_requested", "start_run",
+    "on_distributor_died", "on_distributor_exited", "on_full_sync", "on_server_status",
+    "on_status_failed", "on_status_reply", "on_stop_requested", "start_run",
 ]
 
 _R, _E = RunStatus.RUNNING, RunStatus.ERROR
@@ -331,6 +332,17 @@ def on_distributor_died(m: RunMachine, state: SwarmState, now: float, detail: st
         return m, ()
     return _request_final(m, _E, RunFailure(FailureKind.DISTRIBUTOR_DIED,
                                             f"the distributor died: {detail}"))
+
+
+def on_distributor_exited(m: RunMachine, state: SwarmState, now: float, detail: str,
+                          server_status: RunStatus | None, policy: RunPolicy) -> Step:
+    """The distributor exited by itself (exit code 0), which it does when it sees the run over
+    on the server; ``server_status`` is the run's status read then (None: unreadable). A final
+    status ends the run as a heartbeat report of it would; anything else: the distributor died.
+    """
+    if server_status is not None and server_status in FINAL_RUN_STATUSES:
+        return on_server_status(m, state, server_status, now, policy)
+    return on_distributor_died(m, state, now, detail)
 
 
 def on_stop_requested(m: RunMachine, state: SwarmState, now: float, reason: str) -> Step:

@@ -107,6 +107,14 @@ class ChildProcess:
         except PermissionError:
             self.popen.send_signal(sig)
 
+    def signal_leader(self, sig: int) -> None:
+        """Signal the child process alone (a command's guard passes it on to the command)."""
+        if self.popen.returncode is None:
+            try:
+                self.popen.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
     def wait(self, timeout: float) -> bool:
         try:
             self.popen.wait(timeout)
@@ -126,8 +134,13 @@ class ChildProcess:
                 pass
 
 
-def _read_line(stream: IO[bytes], deadline: float, proc: subprocess.Popen[bytes]) -> bytes | None:
-    """One line from a pipe before ``deadline``; None on EOF or timeout."""
+def _read_line(stream: IO[bytes], deadline: float, proc: subprocess.Popen[bytes],
+               partial: Callable[[bytes], bool] | None = None) -> bytes | None:
+    """One line from a pipe before ``deadline``; None on EOF or timeout.
+
+    With ``partial``, an unterminated line is returned as soon as the pipe has nothing more to
+    read and ``partial(line)`` is true (a program that writes ``ALIVE`` without a newline).
+    """
     fd = stream.fileno()
     buf = b""
     while True:
@@ -136,6 +149,8 @@ def _read_line(stream: IO[bytes], deadline: float, proc: subprocess.Popen[bytes]
             return None
         ready, _, _ = select.select([fd], [], [], min(remaining, 0.2))
         if not ready:
+            if partial is not None and buf and partial(buf):
+                return buf
             if proc.poll() is not None:
                 return None
             continue
@@ -206,8 +221,11 @@ def start_command_process(spec: CommandSpec, log_dir: str | None) -> ChildProces
     if spec.ready_pattern is not None:
         pattern = re.compile(spec.ready_pattern)
         watched = streams[spec.ready_stream]
+        def matches(data: bytes) -> bool:
+            return pattern.search(data.decode("utf-8", "replace")) is not None
+
         while not ready:
-            line = _read_line(watched, deadline, popen)
+            line = _read_line(watched, deadline, popen, matches)
             if line is None:
                 break
             text = line.decode("utf-8", "replace")
@@ -221,8 +239,12 @@ def start_command_process(spec: CommandSpec, log_dir: str | None) -> ChildProces
         threading.Thread(target=_pump, args=(stream, child, sink), daemon=True,
                          name=f"pump-{spec.name}").start()
     while ready and spec.ready_probe is not None:
-        if spec.ready_probe():
-            break
+        try:
+            if spec.ready_probe():
+                break
+        except BaseException:
+            _abort(child)  # the probe's error says why; the command must not outlive it
+            raise
         if popen.poll() is not None or time.monotonic() > deadline:
             ready = False
             break
@@ -230,8 +252,13 @@ def start_command_process(spec: CommandSpec, log_dir: str | None) -> ChildProces
     if not ready or popen.poll() is not None:
         _abort(child)
         tail = " | ".join(list(child.tail)[-5:])
+        if spec.ready_pattern is not None and child.ready_line is None:
+            waited = f"a line matching {spec.ready_pattern!r} on its {spec.ready_stream}"
+        else:
+            waited = "its readiness probe" if spec.ready_probe is not None else "it to stay up"
         raise StartError(f"command {spec.name} did not become ready within "
-                         f"{spec.start_timeout:g} s (exit code {popen.returncode}): {tail}")
+                         f"{spec.start_timeout:g} s (waited for {waited}; exit code "
+                         f"{popen.returncode}): {tail or 'no output'}")
     return child
 
 

@@ -6,9 +6,11 @@ supervisor created for it and starts COMMAND in the same group, then:
 
 - stdin EOF (the supervisor's process died, even by SIGKILL): SIGTERM the whole group, wait
   ``--grace`` seconds, SIGKILL the group. No orphan survives.
-- SIGTERM/SIGINT: forwarded to COMMAND; the guard exits when COMMAND does.
-- COMMAND exits: the guard exits with the same status (a signal death becomes 128+signal), so the
-  supervisor's pidfd on the guard is the command's liveness.
+- SIGTERM/SIGINT: forwarded to COMMAND alone (the supervisor signals the guard, not the group,
+  so a command that stops its own children finds them alive); the guard exits when COMMAND does.
+- COMMAND exits: the guard SIGKILLs whatever COMMAND left in the group, then exits with the same
+  status (a signal death becomes 128+signal), so the supervisor's pidfd on the guard is the
+  command's liveness.
 
 stdout and stderr are inherited: readiness lines of COMMAND reach the supervisor unchanged.
 """
@@ -73,7 +75,27 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, forward)
     threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
     code = child.wait()
+    _kill_leftovers()
     return 128 - code if code < 0 else code
+
+
+def _kill_leftovers() -> None:
+    """SIGKILL every other process of the guard's process group (what COMMAND left running).
+
+    Only when the guard leads its group (the supervisor starts it in a session of its own):
+    started any other way, the group is its caller's.
+    """
+    me, group = os.getpid(), os.getpgid(0)
+    if group != me:
+        return
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            if os.getpgid(int(entry)) == group:
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:  # gone meanwhile, or not ours to signal
+            continue
 
 
 if __name__ == "__main__":

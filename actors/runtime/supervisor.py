@@ -224,7 +224,10 @@ class Supervisor:
                 if not proc.wait(spec.stop_timeout):
                     proc.signal(signal.SIGTERM)
             else:
-                proc.signal(signal.SIGTERM)
+                # to the guard alone: it passes SIGTERM on to the command only (a program that
+                # stops its own children, like Jobmon's distributor, must find them alive), then
+                # kills whatever the command left behind
+                proc.signal_leader(signal.SIGTERM)
             if not proc.wait(spec.stop_timeout):
                 proc.signal(signal.SIGKILL)
                 proc.wait(5.0)

@@ -7,7 +7,9 @@ then, for as long as it lives, ``TaskStatusesChanged``, ``LimitsChanged`` and ``
 Two loops run on the actor's I/O threads, each one request at a time:
 - the status loop: ``task_status_updates`` (long-polled against servers that support it, so a
   change reaches the orchestrator within milliseconds; polled every ``poll_interval`` against
-  a Jobmon server); a full sync every ``wedged_workflow_sync_interval`` or when asked;
+  a Jobmon server); a full sync every ``wedged_workflow_sync_interval`` or when asked. A full
+  sync asked for while a long poll waits starts at once; the long poll's answer is then
+  dropped (the next incremental round starts from the full sync's time, so nothing is lost);
 - the slow legs, every ``poll_interval``: triage, the workflow limit and every array's limit,
   concurrently. A failing leg is reported and retried next time; it never stops the others.
 """
@@ -65,7 +67,7 @@ def _row_spec(row: TaskRow) -> TaskRowSpec:
 class SynchronizerActor(Actor):
     """Keeps the orchestrator's view of task statuses and limits current."""
 
-    io_threads = 2
+    io_threads = 3  # a long poll, a full sync that overtakes it, the slow legs
 
     def started(self) -> None:
         init = require_init(self.init, "synchronizer")
@@ -83,6 +85,8 @@ class SynchronizerActor(Actor):
         self.state = logic.SyncState()
         self.loaded = False
         self.status_busy = False
+        self.status_round = 0  # the round whose answer counts; older answers are dropped
+        self.status_waits = False  # the round in flight is a long poll
         self.slow_busy = False
         self.legs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sync-leg")
 
@@ -101,7 +105,7 @@ class SynchronizerActor(Actor):
                 return None
             if message.full:
                 self.state = logic.request_full(self.state)
-            self._start_status_round()
+            self._start_status_round(overtake=message.full)
         elif isinstance(message, _StatusRound):
             self._start_status_round()
         elif isinstance(message, _SlowRound):
@@ -180,17 +184,23 @@ class SynchronizerActor(Actor):
 
     # ---------------------------------------------------------------- status loop
 
-    def _start_status_round(self) -> None:
-        if not self.loaded or self.status_busy:
+    def _start_status_round(self, overtake: bool = False) -> None:
+        """Start the next status round; ``overtake``: even while a long poll waits (its answer
+        will be dropped), so that an asked-for full sync does not wait for it."""
+        if not self.loaded or (self.status_busy and not (overtake and self.status_waits)):
             return
         plan = logic.plan_round(self.state, self.config, self.now())
         self.status_busy = True
-        wf = self.swarm.workflow_id
+        self.status_waits = bool(plan.wait)
+        self.status_round += 1
+        wf, round_id = self.swarm.workflow_id, self.status_round
         self.in_background(
             lambda: self.gateway.task_status_updates(wf, plan.last_sync, plan.wait or None),
-            lambda f: self._status_done(plan, f))
+            lambda f: self._status_done(plan, round_id, f))
 
-    def _status_done(self, plan: logic.SyncPlan, future: Future[Any]) -> None:
+    def _status_done(self, plan: logic.SyncPlan, round_id: int, future: Future[Any]) -> None:
+        if round_id != self.status_round:
+            return  # overtaken by a full sync: its answer may be older than what we hold
         self.status_busy = False
         exc = future.exception()
         if exc is not None and not isinstance(exc, ActorswarmError):

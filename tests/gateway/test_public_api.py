@@ -13,7 +13,8 @@ import actors.workflow
 GATEWAY_API = {
     "API_PREFIX", "ActiveRunExists", "ArraySpec", "BindSummary", "Buckets",
     "CLIENT_JOBMON_VERSION", "Cluster", "Features", "Gateway", "GatewayConfig",
-    "MAX_LONG_POLL_WAIT", "Queue", "QueueResult", "RetryPolicy", "RunSummary", "StatusUpdates",
+    "MAX_LONG_POLL_WAIT", "OutcomeUnknown", "Queue", "QueueResult", "RetryPolicy", "RunRefused",
+    "RunSummary", "StatusUpdates",
     "TaskEdges", "TaskInstanceRow", "TaskRow", "TaskSpec", "TerminateResult", "UpsertedCluster",
     "WorkflowBinding", "WorkflowMetadata", "WorkflowRunCreated", "WorkflowSummary",
 }

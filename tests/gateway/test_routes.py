@@ -136,6 +136,10 @@ CASES = [
          TerminateResult(WorkflowRunId(4)), body={}),
     Case("set_resume", lambda g: g.set_resume(7, reset_running_jobs=True), "POST",
          "/workflow/7/set_resume", {}, None, body={"reset_running_jobs": True}),
+    Case("is_resumable", lambda g: g.is_resumable(7), "GET", "/workflow/7/is_resumable",
+         {"workflow_is_resumable": False}, False),
+    Case("set_resume_state", lambda g: g.set_resume_state(7, reset_if_running=False), "POST",
+         "/task/7/set_resume_state", {}, None, body={"reset_if_running": False}),
     Case("update_limit", lambda g: g.update_max_concurrently_running(7, 0), "PUT",
          "/workflow/7/update_max_concurrently_running", {"message": "ok"}, None,
          body={"max_tasks": 0}),
@@ -220,7 +224,9 @@ class _Spy:
 def test_every_route_method_is_covered() -> None:
     """Each public route method of Gateway appears in CASES (helpers have their own tests)."""
     public = {n for n in dir(Gateway) if not n.startswith("_")}
-    helpers = {"close", "with_retry", "retry_policy", "iter_tasks", "config"}
+    helpers = {"close", "with_retry", "retry_policy", "iter_tasks", "config",
+               # several requests, chosen by the server's dialect: tests/gateway/test_run_routes.py
+               "dialect", "workflow_resumable", "run_status", "open_workflow_run"}
     spy = _Spy()
     for case in CASES:
         case.call(spy)  # type: ignore[arg-type]

@@ -1,0 +1,46 @@
+"""What the orchestrator tells subscribers about task changes: real changes of its own tasks."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.orchestrator.convert import real_changes, statuses_of
+from messages.values import TaskId, TaskStatus
+from tests.logic.helpers import A, D, F, G, Q, R, build, task
+
+
+def test_unknown_ids_and_same_status_entries_are_left_out() -> None:
+    state, _ = build([task(1), task(2, R), task(3)], {1: [3]})
+    update = ((1, D), (2, R), (99, D), (3, G))
+    before = statuses_of(state, (t for t, _ in update))
+    assert before == {1: G, 2: R, 3: G}
+    state.apply_updates({TaskId(t): s for t, s in update})
+    assert real_changes(state, before) == ((1, D),)
+
+
+def test_a_queue_answer_the_state_did_not_take_is_left_out() -> None:
+    """A batch answer of Q for a task the sync has meanwhile moved to R is stale."""
+    state, _ = build([task(1), task(2)])
+    taken = state.take_ready()
+    assert [t.task_id for t in taken] == [1, 2]
+    state.apply_updates({TaskId(1): R})
+    before = statuses_of(state, [1, 2])
+    state.apply_queued([TaskId(1), TaskId(2)], {Q: [TaskId(1), TaskId(2)]})
+    assert real_changes(state, before) == ((2, Q),)
+
+
+STATUSES = st.sampled_from([G, Q, R, D, A, F])
+
+
+@given(st.dictionaries(st.integers(1, 8), STATUSES, max_size=8))
+def test_real_changes_are_exactly_the_status_differences(update: dict[int, TaskStatus]) -> None:
+    state, _ = build([task(i) for i in range(1, 6)])
+    old = {int(t): rec.status for t, rec in state.tasks.items()}
+    before = statuses_of(state, update)
+    assert set(before) == set(update) & set(old)
+    state.apply_updates({TaskId(t): s for t, s in update.items()})
+    changes = dict(real_changes(state, before))
+    assert all(t in old for t in changes)
+    assert changes == {t: state.tasks[TaskId(t)].status for t in before
+                       if state.tasks[TaskId(t)].status is not old[t]}
