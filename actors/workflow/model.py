@@ -36,7 +36,9 @@ __all__ = [
 DEFAULT_ARRAY = "default"
 #: Jobmon's default number of attempts of a task.
 BUILTIN_MAX_ATTEMPTS = 3
-#: Jobmon's default workflow concurrency limit.
+#: Jobmon's "no limit" (its database column's maximum): the limit of an array without one.
+UNLIMITED_CONCURRENCY = 2_147_483_647
+#: The default workflow concurrency limit.
 BUILTIN_MAX_CONCURRENTLY_RUNNING = 10_000
 
 Scalar = str | int | float | bool
@@ -152,11 +154,15 @@ class WorkflowDefinition:
         return tuple(t.name for t in self.tasks)
 
     def array_limit(self, name: str) -> int:
-        """The effective concurrency limit of array ``name``."""
+        """The concurrency limit of array ``name``: its own, else unlimited (Jobmon's 2^31-1).
+
+        The workflow's limit applies on top of it, so raising the workflow's limit on the
+        server later raises the concurrency of arrays without a limit of their own.
+        """
         for array in self.arrays:
             if array.name == name and array.max_concurrently_running is not None:
                 return array.max_concurrently_running
-        return self.max_concurrently_running
+        return UNLIMITED_CONCURRENCY
 
     def resources_for(self, task: TaskDefinition) -> Resources:
         """The effective resources of ``task``: built-in < workflow default < task."""

@@ -8,6 +8,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from actors.workflow.model import UNLIMITED_CONCURRENCY
+
 from actors.errors import WorkflowFileError
 from actors.workflow import (
     Array,
@@ -77,7 +79,8 @@ def test_definition_values_are_parsed_and_resolved(tmp_path: Path) -> None:
     assert d.resources_for(a) == Resources(memory=200 / 1024, runtime=30, cores=1, queue="all")
     assert d.resources_for(b) == Resources(memory=1.0, runtime=600, cores=1, queue="all")
     assert d.max_attempts_for(a) == 2 and d.max_attempts_for(b) == 3
-    assert d.array_limit("align") == 4 and d.array_limit("default") == 100
+    assert d.array_limit("align") == 4
+    assert d.array_limit("default") == UNLIMITED_CONCURRENCY  # the workflow's 100 still applies
     assert d.scales_for(b) == {"memory": 0.5, "runtime": 0.5}
     assert b.array == "default" and a.fallback_queues == ("long",)
     assert d.downstream() == {"a": ("b",), "b": ()}
