@@ -8,8 +8,6 @@ from pathlib import Path
 import attrs
 import pytest
 
-from actors.workflow.model import UNLIMITED_CONCURRENCY
-
 from actors.errors import WorkflowFileError
 from actors.workflow import (
     Array,
@@ -20,6 +18,7 @@ from actors.workflow import (
     load_workflow,
     loads_workflow,
 )
+from actors.workflow.model import UNLIMITED_CONCURRENCY
 
 ISSUE_EXAMPLE = """\
 [workflow]
