@@ -35,7 +35,7 @@ ENVELOPE_SAMPLES = (("heartbeat.ReportStatus", Kind.TELL), ("bench.Probe", Kind.
                     ("scheduler.QueueTasks", Kind.TELL))
 #: Messages measured at the sizes a run at scale sends: (tag, tuple field, items).
 BULK_SAMPLES = (("synchronizer.TaskStatusesChanged", "changes", 1000),
-                ("scheduler.QueueTasks", "tasks", 500))
+                ("scheduler.TaskGroup", "task_ids", 500))
 _TARGET = Target("small message encode+decode <= 3 us", "p50", "<=", 3_000.0)
 _ITEMS = 3  # items per homogeneous tuple: small but not empty
 

@@ -1,7 +1,7 @@
 """Scheduler protocol: queue ready tasks on the server in batches.
 
 Orchestrator -> scheduler: ``QueueTasks`` (tell, ``reply_to`` = orchestrator) with tasks the
-orchestrator already admitted under its capacities, each with its current resources. The
+orchestrator already admitted under its capacities, grouped by array and current resources. The
 scheduler groups them (one array and equal resources per batch, at most ``max_batch_size``),
 binds resources it has not bound yet, and calls ``queue_task_batch`` once per batch.
 Scheduler -> orchestrator, once per batch: ``BatchQueued`` with the server's answer, or
@@ -19,7 +19,7 @@ import attrs
 from messages.codec import message
 from messages.values import TaskStatus
 
-__all__ = ["BatchFailed", "BatchQueued", "QueueTasks", "ReadyTaskSpec", "Resources"]
+__all__ = ["BatchFailed", "BatchQueued", "QueueTasks", "Resources", "TaskGroup"]
 
 
 @message("scheduler.Resources")
@@ -35,22 +35,26 @@ class Resources:
     extra: tuple[tuple[str, Any], ...] = ()
 
 
-@message("scheduler.ReadyTaskSpec")
+@message("scheduler.TaskGroup")
 @attrs.frozen
-class ReadyTaskSpec:
-    """One admitted task: its id, array and the resources to queue it with."""
+class TaskGroup:
+    """Admitted tasks of one array with equal resources, in the order they were admitted."""
 
-    task_id: int
     array_id: int
     resources: Resources
+    task_ids: tuple[int, ...]
 
 
 @message("scheduler.QueueTasks")
 @attrs.frozen
 class QueueTasks:
-    """Orchestrator -> scheduler (tell, reply_to orchestrator): queue these tasks now."""
+    """Orchestrator -> scheduler (tell, reply_to orchestrator): queue these tasks now.
 
-    tasks: tuple[ReadyTaskSpec, ...]
+    Tasks come grouped by (array, resources), groups in the order of their first task, so a
+    message of thousands of tasks carries each resource set once.
+    """
+
+    groups: tuple[TaskGroup, ...]
     max_batch_size: int = 500
 
 

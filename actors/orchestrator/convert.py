@@ -6,12 +6,13 @@ Who uses it: ``actors.orchestrator.actor`` only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from actors.gateway.types import TaskEdges, TaskRow
 from actors.orchestrator import logic
 from actors.orchestrator.state import ReadyTask, SwarmState
 from messages.orchestrator import ErrorInfo, OrchestratorResult, Progress
-from messages.scheduler import QueueTasks, ReadyTaskSpec, Resources
+from messages.scheduler import QueueTasks, Resources, TaskGroup
 from messages.swarm import SwarmInit
 from messages.synchronizer import EdgeRow, TaskRowSpec
 from messages.values import ArrayId, RunStatus, TaskId, TaskStatus
@@ -63,13 +64,21 @@ def real_changes(state: SwarmState, before: Mapping[int, TaskStatus]
 
 
 def queue_tasks_messages(taken: Sequence[ReadyTask], max_batch_size: int) -> Iterator[QueueTasks]:
-    """The taken tasks as QueueTasks messages of at most CHUNK tasks each."""
-    specs = [ReadyTaskSpec(int(t.task_id), int(t.array_id), Resources(
-        cluster=t.resources.cluster, queue=t.resources.queue, cores=t.resources.cores,
-        memory=t.resources.memory, runtime=t.resources.runtime,
-        extra=tuple(t.resources.extra))) for t in taken]
-    for i in range(0, len(specs), CHUNK):
-        yield QueueTasks(tuple(specs[i:i + CHUNK]), max_batch_size)
+    """The taken tasks as QueueTasks messages of at most CHUNK tasks each, grouped by
+    (array, resources) in order of first appearance (one pass; resource sets are interned)."""
+    for i in range(0, len(taken), CHUNK):
+        groups: dict[tuple[int, Any], list[int]] = {}
+        for t in taken[i:i + CHUNK]:
+            key = (int(t.array_id), t.resources)
+            ids = groups.get(key)
+            if ids is None:
+                ids = groups[key] = []
+            ids.append(int(t.task_id))
+        yield QueueTasks(tuple(
+            TaskGroup(array_id, Resources(cluster=r.cluster, queue=r.queue, cores=r.cores,
+                                          memory=r.memory, runtime=r.runtime,
+                                          extra=tuple(r.extra)), tuple(ids))
+            for (array_id, r), ids in groups.items()), max_batch_size)
 
 
 def wire_result(result: logic.RunResult, workflow_id: int, run_id: int) -> OrchestratorResult:

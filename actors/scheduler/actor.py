@@ -17,13 +17,11 @@ import time
 from concurrent.futures import Future
 from typing import Any
 
-import attrs
-
 from actors.common import describe, make_gateway, require_init
 from actors.errors import ActorswarmError
 from actors.resources import QueueKey, ResourceSet
 from actors.runtime import Actor, Incoming
-from actors.scheduler.planner import Batch, BindingCache, plan_batches
+from actors.scheduler.planner import Batch, BindingCache, plan_groups
 from messages.scheduler import BatchFailed, BatchQueued, QueueTasks, Resources
 from messages.swarm import ORCHESTRATOR
 from messages.values import ArrayId, TaskId
@@ -41,15 +39,6 @@ def wire_resources(r: ResourceSet) -> Resources:
     """The wire value for the planner's resources."""
     return Resources(cluster=r.cluster, queue=r.queue, cores=r.cores, memory=r.memory,
                      runtime=r.runtime, extra=tuple(r.extra))
-
-
-@attrs.frozen
-class _Task:
-    """A task as the planner sees it."""
-
-    task_id: TaskId
-    array_id: ArrayId
-    resources: ResourceSet
 
 
 class SchedulerActor(Actor):
@@ -74,9 +63,9 @@ class SchedulerActor(Actor):
         if not isinstance(message, QueueTasks):
             raise TypeError(f"scheduler cannot handle {type(message).__name__}")
         reply_to = incoming.reply_to or ORCHESTRATOR
-        tasks = [_Task(TaskId(t.task_id), ArrayId(t.array_id), resource_set(t.resources))
-                 for t in message.tasks]
-        plan = plan_batches(tasks, message.max_batch_size)
+        plan = plan_groups(((ArrayId(g.array_id), resource_set(g.resources),
+                             [TaskId(t) for t in g.task_ids]) for g in message.groups),
+                           message.max_batch_size)
         for batch in plan.batches:
             self.in_background(functools.partial(self._queue, batch),
                                functools.partial(self._queued, batch, reply_to=reply_to))

@@ -28,6 +28,7 @@ __all__ = [
     "Plan",
     "PlannableTask",
     "plan_batches",
+    "plan_groups",
 ]
 
 #: Jobmon's batch size.
@@ -100,6 +101,23 @@ def plan_batches(tasks: Iterable[PlannableTask], max_batch_size: int = DEFAULT_M
     batches = tuple(Batch(array_id=key[0], resources=key[1], task_ids=tuple(ids))
                     for key, ids in ordered)
     return Plan(batches=batches, deferred=tuple(deferred))
+
+
+def plan_groups(groups: Iterable[tuple[ArrayId, ResourceSet, Sequence[TaskId]]],
+                max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> Plan:
+    """Batches for tasks that come already grouped by (array, resources), order preserved:
+    the same plan ``plan_batches`` makes of the ungrouped tasks, in O(number of batches)."""
+    if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) \
+            or max_batch_size < 1:
+        raise ConfigError(f"max_batch_size: expected a whole number of at least 1, "
+                          f"got {max_batch_size!r}")
+    merged: dict[tuple[ArrayId, ResourceSet], list[TaskId]] = {}
+    for array_id, resources, task_ids in groups:
+        merged.setdefault((array_id, resources), []).extend(task_ids)
+    batches = tuple(Batch(array_id=key[0], resources=key[1],
+                          task_ids=tuple(ids[i:i + max_batch_size]))
+                    for key, ids in merged.items() for i in range(0, len(ids), max_batch_size))
+    return Plan(batches=batches)
 
 
 @attrs.frozen

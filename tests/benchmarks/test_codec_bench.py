@@ -65,15 +65,16 @@ class FastClock:
 
 
 def test_measurements_cover_each_tag_and_the_envelope_and_bulk_samples() -> None:
-    tags = ["heartbeat.ReportStatus", "scheduler.QueueTasks", "bench.Probe", "runtime.Ping"]
+    tags = ["heartbeat.ReportStatus", "scheduler.QueueTasks", "bench.Probe", "runtime.Ping",
+            "scheduler.TaskGroup"]
     out = codec_measurements(tags, iterations=20, block=5, rounds=2, clock=FastClock())
     names = [m.name for m in out]
-    assert names[:4] == tags
+    assert names[:5] == tags
     wrapped = [m for m in out if m.name.startswith("envelope(")]
     assert len(wrapped) == sum(1 for tag, _ in ENVELOPE_SAMPLES if tag in tags)
     bulk = [m for m in out if m.group.startswith("codec: messages at the sizes")]
-    assert [m.name for m in bulk] == ["scheduler.QueueTasks with 500 tasks"]
-    assert bulk[0].params["items"] == 500 and bulk[0].params["frame_bytes"] > 500 * 10
+    assert [m.name for m in bulk] == ["scheduler.TaskGroup with 500 task_ids"]
+    assert bulk[0].params["items"] == 500 and bulk[0].params["frame_bytes"] > 500 * 4
     for m in out:
         assert m.stats is not None and len(m.rounds) == 2
         if m in bulk:

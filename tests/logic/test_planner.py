@@ -97,3 +97,31 @@ def test_planning_100k_ready_tasks_is_measured() -> None:
     print(f"\nplanning 100k ready tasks into {len(plan.batches)} batches: "
           f"{elapsed * 1000:.1f} ms (target <= 200 ms)")
     assert sum(len(b.task_ids) for b in plan.batches) == 100_000
+
+
+@given(st.lists(st.tuples(st.integers(1, 3), st.sampled_from(["all", "long"])), max_size=60),
+       st.integers(1, 7))
+def test_plan_groups_equals_plan_batches_of_the_same_tasks(keys: list[tuple[int, str]],
+                                                           max_batch_size: int) -> None:
+    """Grouping first (as the orchestrator sends QueueTasks) plans the same batches; only the
+    order of a group's later batches relative to other groups may differ (they are all sent at
+    once anyway)."""
+    from actors.resources import ResourceSet
+    from actors.scheduler.planner import plan_batches, plan_groups
+
+    class T:
+        def __init__(self, i: int, array: int, queue: str) -> None:
+            self.task_id, self.array_id = TaskId(i), ArrayId(array)
+            self.resources = ResourceSet(cluster="sim", queue=queue)
+
+    tasks = [T(i, a, q) for i, (a, q) in enumerate(keys)]
+    groups: dict[tuple[ArrayId, ResourceSet], list[TaskId]] = {}
+    for t in tasks:
+        groups.setdefault((t.array_id, t.resources), []).append(t.task_id)
+    flat = plan_batches(tasks, max_batch_size)
+    grouped = plan_groups(((a, r, ids) for (a, r), ids in groups.items()), max_batch_size)
+    def key(b: Batch) -> tuple[int, str, tuple[TaskId, ...]]:
+        return (b.array_id, b.resources.queue, b.task_ids)
+
+    assert sorted(grouped.batches, key=key) == sorted(flat.batches, key=key)
+    assert grouped.batches[:1] == flat.batches[:1]
