@@ -26,9 +26,11 @@ import attrs
 import pykka
 
 from actors.app_steps import (
+    SEEDED_CLUSTERS,
     bind_definition,
     create_run,
     current_run_status,
+    declare_backend_queues,
     given_result,
     load_definition,
     resume_run,
@@ -148,6 +150,10 @@ def _run(request: RunRequest, definition: WorkflowDefinition | None, sup: Superv
     gateway = Gateway(GatewayConfig(base_url=server_url, token=request.token))
     try:
         cluster = request.cluster_name or request.backend
+        if (definition is not None and not request.distributor_command
+                and request.backend not in SEEDED_CLUSTERS):
+            declare_backend_queues(server_url, request.backend, request.token,
+                                   request.distributor_args)
         names: Mapping[int, str] = {}
         if definition is not None:
             bound = bind_definition(definition, gateway, cluster)

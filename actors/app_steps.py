@@ -141,3 +141,32 @@ def given_result(workflow_id: int, run_id: int, error_type: str,
         failed_count=0, num_previously_complete=0, task_final_statuses=(), done_task_ids=(),
         failed_task_ids=(), error=ErrorInfo(error_type, message), workflow_id=workflow_id,
         workflow_run_id=run_id)
+
+
+#: Clusters the state server seeds itself; other backends (slurm) declare theirs first.
+SEEDED_CLUSTERS = frozenset({"local", "sim"})
+
+
+def declare_backend_queues(server_url: str, backend: str, token: str | None,
+                           distributor_args: tuple[str, ...] = (),
+                           timeout: float = 120.0) -> None:
+    """Have our distributor declare ``backend``'s cluster and queues on the server.
+
+    Binding a task needs its queue on the server, and the distributor of a run declares the
+    queues only when it starts (after binding); ``--declare-only`` does just that part.
+    """
+    import os
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "actors.distributor", "--server", server_url,
+            "--backend", backend, "--declare-only", *distributor_args]
+    env = dict(os.environ, ACTORSWARM_TOKEN=token) if token else None
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"declaring the {backend} queues took over {timeout:g} s") from None
+    if done.returncode != 0:
+        raise ConfigError(f"could not declare the queues of backend {backend!r}: "
+                          f"{done.stderr.strip()[-500:] or f'exit code {done.returncode}'}")

@@ -25,7 +25,7 @@ from types import FrameType
 from actors.distributor.backend import Backend
 from actors.distributor.http import ServerClient
 from actors.distributor.local import LocalBackend, LocalConfig
-from actors.distributor.service import Distributor, DistributorConfig
+from actors.distributor.service import Distributor, DistributorConfig, declare_queues
 from actors.distributor.sim import Duration, SimBackend, SimConfig
 from actors.distributor.slurm import SlurmBackend, SlurmConfig
 from actors.errors import ActorswarmError, ConfigError
@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m actors.distributor",
                                 description="Run the task instances of one workflow run.")
     p.add_argument("--server", required=True, help="state server URL (http://host:port)")
-    p.add_argument("--workflow-run-id", type=int, required=True)
+    p.add_argument("--workflow-run-id", type=int, default=None,
+                   help="the run to distribute (required unless --declare-only)")
+    p.add_argument("--declare-only", action="store_true",
+                   help="declare the backend's cluster and queues on the server, then exit "
+                        "(tasks on a cluster can only be bound once it is declared)")
     p.add_argument("--workflow-id", type=int, help="names the log directory wf<ID>")
     p.add_argument("--backend", choices=("local", "sim", "slurm"), default="local")
     p.add_argument("--token", help=f"server token (or set {TOKEN_VARIABLE})")
@@ -186,6 +190,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ActorswarmError as exc:
         print(f"actors.distributor: {exc}", file=sys.stderr)
         return 1
+    if args.declare_only:
+        try:
+            with ServerClient(args.server, token=token, retry_budget=args.retry_budget) as client:
+                declare_queues(client, backend)
+        except ActorswarmError as exc:
+            print(f"actors.distributor: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            backend.close()
+        print(f"DECLARED {backend.cluster_name}", flush=True)
+        return 0
+    if args.workflow_run_id is None:
+        print("actors.distributor: --workflow-run-id is required (unless --declare-only)",
+              file=sys.stderr)
+        return 2
     config = DistributorConfig(workflow_run_id=args.workflow_run_id,
                                claim_batch=args.claim_batch,
                                heartbeat_interval=args.heartbeat_interval,

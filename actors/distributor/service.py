@@ -56,6 +56,13 @@ class DistributorConfig:
         return self.heartbeat_interval * self.report_by_buffer
 
 
+def declare_queues(client: ServerClient, backend: Backend) -> None:
+    """POST /cluster with ``backend``'s cluster and queues (an upsert by name)."""
+    client.post("/cluster", {
+        "name": backend.cluster_name, "type": backend.cluster_type, "params": {},
+        "queues": [{"name": n, "params": q.to_params()} for n, q in backend.queues().items()]})
+
+
 class Distributor:
     """Drives one workflow run's instances through one backend; see the module docstring."""
 
@@ -76,12 +83,13 @@ class Distributor:
         self._base = f"/distributor/{config.workflow_run_id}"
         self.reported = 0
 
+    def declare_queues(self) -> None:
+        """POST /cluster: the backend's cluster and queues (upsert; binding needs them)."""
+        declare_queues(self.client, self.backend)
+
     def start(self) -> RunStatus:
         """Declare the queues, tell the server this distributor started; the run's status."""
-        backend = self.backend
-        self.client.post("/cluster", {
-            "name": backend.cluster_name, "type": backend.cluster_type, "params": {},
-            "queues": [{"name": n, "params": q.to_params()} for n, q in backend.queues().items()]})
+        self.declare_queues()
         answer = self.client.post(f"{self._base}/started", {})
         self._set_status(_status_of(answer))
         if self.run_status not in FINAL_RUN_STATUSES:
