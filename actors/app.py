@@ -39,6 +39,7 @@ from actors.app_steps import (
 )
 from actors.errors import ConfigError
 from actors.events import EventRelay, RelayLink
+from actors.resource_oracle import OracleTable, ResourceOracle
 from actors.gateway import Gateway, GatewayConfig
 from actors.runtime import Node, Supervisor
 from actors.tree import (
@@ -194,7 +195,8 @@ def _run(request: RunRequest, definition: WorkflowDefinition | None, sup: Superv
             config=cfg, started_at=node.clock(),
             held_status=current_run_status(gateway, workflow_id, run_id),
             cluster_name=cluster, distributor=DISTRIBUTOR, subscribers=(relay,),
-            workflow_name=definition.name if definition is not None else "")
+            workflow_name=definition.name if definition is not None else "",
+            **_resource_oracle(node, definition, cluster, names, relay))
         sup.subscribe(node.ref(ORCHESTRATOR))
         for spec in actor_specs(init):
             sup.add_child(spec)
@@ -227,6 +229,20 @@ def _wait(sup: Supervisor, node: Node, link: RelayLink, cfg: OrchestratorConfig,
             return given_result(workflow_id, run_id, "RunTimeout",
                                 "the swarm did not report the end of the run in time"), \
                 interrupted
+
+
+def _resource_oracle(node: Node, definition: WorkflowDefinition | None, cluster: str,
+                     names: Mapping[int, str], relay: str) -> dict[str, Any]:
+    """Start the root's resource oracle if tasks have Python resource callables; the
+    SwarmInit fields that point the orchestrator at it."""
+    if definition is None:
+        return {}
+    table = OracleTable.from_binding(definition, cluster, {n: t for t, n in names.items()})
+    if table is None:
+        return {}
+    name = relay.replace("events-", "resources-", 1)
+    node.spawn(name, ResourceOracle, table)
+    return {"resource_oracle": name, "computed_tasks": tuple(sorted(table.tasks))}
 
 
 def _actor_pids(sup: Supervisor, node: Node) -> dict[str, int]:

@@ -19,6 +19,7 @@ PROTOCOL_MODULES = (
     "messages.heartbeat",
     "messages.synchronizer",
     "messages.scheduler",
+    "messages.resources",
 )
 
 

@@ -30,6 +30,8 @@ class SwarmInit:
     orchestrator keeps the original timeout. ``held_status`` is the run status when the tree
     started. ``distributor`` names the supervised distributor child (None: none is supervised
     here). ``subscribers`` name actors told about run events (embedding hosts).
+``resource_oracle`` names the root actor asked for the resources of ``computed_tasks``
+(``messages.resources``).
     """
 
     workflow_id: int
@@ -42,3 +44,7 @@ class SwarmInit:
     distributor: str | None = None
     subscribers: tuple[str, ...] = ()
     workflow_name: str = ""
+    #: the root actor that computes resources of tasks with a Python ``resource_fn``
+    resource_oracle: str | None = None
+    #: the tasks whose resources it computes (once each, when they become ready)
+    computed_tasks: tuple[int, ...] = ()

@@ -20,24 +20,26 @@ Event-driven: a task seen D makes its ready dependents go to the scheduler in th
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
 import attrs
 
 from actors.common import make_gateway, require_init
-from actors.errors import ActorswarmError
+from actors.errors import ActorswarmError, ConfigError
 from actors.orchestrator import logic
 from actors.orchestrator.convert import (
     edges_of,
     progress_of,
     queue_tasks_messages,
     real_changes,
+    resource_set_of,
     row_of,
     statuses_of,
     wire_result,
 )
-from actors.orchestrator.state import SwarmState, UpdateOutcome
+from actors.orchestrator.state import ReadyTask, SwarmState, UpdateOutcome
 from actors.resources import QueueLimits
 from actors.runtime import Actor, Incoming
 from messages.heartbeat import HeartbeatFailed, ReportStatus, ServerStatusChanged
@@ -52,6 +54,7 @@ from messages.orchestrator import (
     TasksChanged,
     Unsubscribe,
 )
+from messages.resources import ComputeResources
 from messages.runtime import ChildExited, ChildRestarted, ChildStarted, SupervisorGaveUp
 from messages.scheduler import BatchFailed, BatchQueued
 from messages.swarm import HEARTBEAT, SCHEDULER, SYNCHRONIZER
@@ -71,6 +74,7 @@ from messages.values import ArrayId, RunStatus, TaskId, TaskStatus
 __all__ = ["OrchestratorActor"]
 
 TICK = 0.25
+COMPUTE_TIMEOUT = 60.0
 PROGRESS_EVERY = 1.0
 RETRY_AFTER = 1.0
 
@@ -113,6 +117,8 @@ class OrchestratorActor(Actor):
         self.last_progress = (0.0, None)
         self.restarts: dict[str, int] = {}
         self.status_failing_since: dict[RunStatus, float] = {}
+        self.to_compute: set[int] = set(init.computed_tasks)  # resources from a callable
+        self.computing: set[int] = set()
         self.tell(SYNCHRONIZER, LoadWorkflow())
         self.send_after(TICK, _Tick())
 
@@ -122,7 +128,7 @@ class OrchestratorActor(Actor):
 
     # ---------------------------------------------------------------- dispatch
 
-    def receive(self, message: Any, incoming: Incoming) -> Any:  # noqa: C901 - a dispatch table
+    def receive(self, message: Any, incoming: Incoming) -> Any:
         match message:
             case TaskStatusesChanged():
                 self._on_changes(message)
@@ -177,7 +183,7 @@ class OrchestratorActor(Actor):
                   QueueLimits.from_params(q.cluster_name, q.queue_name, dict(q.params))
                   for q in loaded.queues}
         elsewhere = max(0, loaded.total_tasks - loaded.num_tasks) if loaded.total_tasks >= 0 else 0
-        self.state, outcome = SwarmState.build(
+        self.state, _fringe = SwarmState.build(
             tasks, logic.downstream_from_edges(edges_of(e) for e in self.edges), queues=queues,
             workflow_limit=loaded.max_concurrently_running,
             array_limits=logic.array_limits_from_rows(rows),
@@ -295,11 +301,50 @@ class OrchestratorActor(Actor):
         if self.state is None or self.machine is None or not logic.may_schedule(self.machine):
             return
         taken = self.state.take_ready()
+        if self.to_compute and taken:  # their callables run first, in the root process
+            for task in [t for t in taken if int(t.task_id) in self.to_compute]:
+                self._compute(task)
+            taken = tuple(t for t in taken if int(t.task_id) not in self.to_compute
+                          and int(t.task_id) not in self.computing)
+        self._send(taken)
+
+    def _send(self, taken: Sequence[ReadyTask]) -> None:
         if not taken:
             return
         self.in_flight.update(int(t.task_id) for t in taken)
         for msg in queue_tasks_messages(taken, self.swarm.config.max_batch_size):
             self.tell(SCHEDULER, msg, reply_to=self.name)
+
+    def _compute(self, task: ReadyTask) -> None:
+        """Ask the root's resource oracle for the task's resources (once, as it becomes ready);
+        the task stays in flight meanwhile."""
+        tid = int(task.task_id)
+        self.to_compute.discard(tid)
+        self.computing.add(tid)
+        oracle = self.swarm.resource_oracle or ""
+        future = self.node.ask_future(oracle, ComputeResources(tid), timeout=COMPUTE_TIMEOUT,
+                                      sender=self.name)
+        self.when_done(future, functools.partial(self._computed, task))
+
+    def _computed(self, task: ReadyTask, future: Future[Any]) -> None:
+        self.computing.discard(int(task.task_id))
+        if self.state is None:
+            return
+        exc = future.exception()
+        if exc is None:
+            try:
+                resources = self.state.set_resources(
+                    task.task_id, resource_set_of(future.result().resources))
+            except ConfigError as error:
+                exc = error
+        if exc is not None:
+            if not isinstance(exc, ActorswarmError):
+                raise exc
+            detail = f"the resource function of task {task.task_id} failed: {exc}"
+            self.state.release([task.task_id])
+            self._step(lambda m, s, now: logic.on_resources_failed(m, s, now, detail))
+            return
+        self._send((ReadyTask(task.task_id, task.array_id, resources),))
 
     # ---------------------------------------------------------------- the run machine
 

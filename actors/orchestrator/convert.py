@@ -11,14 +11,24 @@ from typing import Any
 from actors.gateway.types import TaskEdges, TaskRow
 from actors.orchestrator import logic
 from actors.orchestrator.state import ReadyTask, SwarmState
+from actors.resources import ResourceSet
 from messages.orchestrator import ErrorInfo, OrchestratorResult, Progress
 from messages.scheduler import QueueTasks, Resources, TaskGroup
 from messages.swarm import SwarmInit
 from messages.synchronizer import EdgeRow, TaskRowSpec
 from messages.values import ArrayId, RunStatus, TaskId, TaskStatus
 
-__all__ = ["CHUNK", "edges_of", "progress_of", "queue_tasks_messages", "real_changes", "row_of",
-           "statuses_of", "wire_result"]
+__all__ = [
+    "CHUNK",
+    "edges_of",
+    "progress_of",
+    "queue_tasks_messages",
+    "real_changes",
+    "resource_set_of",
+    "row_of",
+    "statuses_of",
+    "wire_result",
+]
 
 #: Tasks per QueueTasks message (keeps frames small and lets batches pipeline).
 CHUNK = 5000
@@ -79,6 +89,12 @@ def queue_tasks_messages(taken: Sequence[ReadyTask], max_batch_size: int) -> Ite
                                           memory=r.memory, runtime=r.runtime,
                                           extra=tuple(r.extra)), tuple(ids))
             for (array_id, r), ids in groups.items()), max_batch_size)
+
+
+def resource_set_of(r: Resources) -> ResourceSet:
+    """The pure ResourceSet of wire Resources."""
+    return ResourceSet(cluster=r.cluster, queue=r.queue, cores=r.cores, memory=r.memory,
+                       runtime=r.runtime, extra=tuple(r.extra))
 
 
 def wire_result(result: logic.RunResult, workflow_id: int, run_id: int) -> OrchestratorResult:

@@ -56,11 +56,12 @@ from actors.orchestrator.state import SwarmState
 from messages.values import FINAL_RUN_STATUSES, RunStatus, TaskId, TaskStatus
 
 __all__ = [
-    "EdgesLike", "Effect", "FailureKind", "Fate", "Finish", "FullSync", "RunFailure", "RunMachine",
-    "RunPhase", "RunPolicy", "RunResult", "RunStopped", "SendTerminate", "SetRunStatus",
-    "StatusHeld", "TaskRowLike", "TasksFailed", "array_limits_from_rows", "bound_task_from_row",
-    "build_result", "decide_fate", "downstream_from_edges", "evaluate", "may_schedule",
-    "on_distributor_died", "on_distributor_exited", "on_full_sync", "on_server_status",
+    "EdgesLike", "Effect", "FailureKind", "Fate", "Finish", "FullSync", "ResourcesFailed",
+    "RunFailure", "RunMachine", "RunPhase", "RunPolicy", "RunResult", "RunStopped",
+    "SendTerminate", "SetRunStatus", "StatusHeld", "TaskRowLike", "TasksFailed",
+    "array_limits_from_rows", "bound_task_from_row", "build_result", "decide_fate",
+    "downstream_from_edges", "evaluate", "may_schedule", "on_distributor_died",
+    "on_distributor_exited", "on_full_sync", "on_resources_failed", "on_server_status",
     "on_status_failed", "on_status_reply", "on_stop_requested", "start_run",
 ]
 
@@ -77,6 +78,10 @@ class RunStopped(RunError):
     """The server ended the run (it set E, T or S), or the run drained after a resume."""
 
 
+class ResourcesFailed(RunError):
+    """A task's resource callable failed or returned something that is not valid resources."""
+
+
 class FailureKind(enum.Enum):
     """Why a run ended abnormally."""
 
@@ -89,6 +94,7 @@ class FailureKind(enum.Enum):
     STOPPED = "stopped"
     RESUMED = "resumed"
     SERVER = "server_unavailable"
+    RESOURCES = "resource_function_failed"
 
 
 _ERROR_TYPES: Mapping[FailureKind, type[ActorswarmError]] = {
@@ -96,7 +102,7 @@ _ERROR_TYPES: Mapping[FailureKind, type[ActorswarmError]] = {
     FailureKind.TRANSITION: TransitionError, FailureKind.FAIL_AFTER_N: FailAfterNExecutions,
     FailureKind.FAIL_FAST: TasksFailed, FailureKind.TASKS_FAILED: TasksFailed,
     FailureKind.STOPPED: RunStopped, FailureKind.RESUMED: RunStopped,
-    FailureKind.SERVER: ServerUnavailable,
+    FailureKind.SERVER: ServerUnavailable, FailureKind.RESOURCES: ResourcesFailed,
 }
 
 
@@ -343,6 +349,13 @@ def on_distributor_exited(m: RunMachine, state: SwarmState, now: float, detail: 
     if server_status is not None and server_status in FINAL_RUN_STATUSES:
         return on_server_status(m, state, server_status, now, policy)
     return on_distributor_died(m, state, now, detail)
+
+
+def on_resources_failed(m: RunMachine, state: SwarmState, now: float, detail: str) -> Step:
+    """A task's resource callable failed: the run cannot go on as defined, it ends E."""
+    if m.phase in (RunPhase.FINISHING, RunPhase.FINISHED):
+        return m, ()
+    return _request_final(m, _E, RunFailure(FailureKind.RESOURCES, detail))
 
 
 def on_stop_requested(m: RunMachine, state: SwarmState, now: float, reason: str) -> Step:

@@ -4,8 +4,7 @@ Who uses it: only the orchestrator actor, which owns one ``SwarmState`` and feed
 hears: task status changes from the synchronizer (``apply_updates``), the scheduler's answers
 (``apply_queued`` / ``release``) and concurrency limits (``set_workflow_limit`` /
 ``set_array_limit``). It asks the state for work with ``take_ready`` and sends that to the
-scheduler. Every method returns an ``UpdateOutcome`` (or the taken tasks) instead of doing
-anything; the actor turns outcomes into messages.
+scheduler. Methods return an ``UpdateOutcome`` (or the taken tasks); the actor acts on them.
 
 SwarmState is a mutable aggregate (a million tasks cannot be copied per message), never shared.
 Invariants (checked by the Hypothesis state machine in ``tests/logic``): each task is in exactly
@@ -23,7 +22,15 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from actors.errors import ConfigError
-from actors.resources import QueueKey, QueueLimits, ResourcePolicy, ResourceSet, adjust, coerce
+from actors.resources import (
+    QueueKey,
+    QueueLimits,
+    ResourcePolicy,
+    ResourceSet,
+    UnknownQueue,
+    adjust,
+    coerce,
+)
 from messages.values import ACTIVE_TASK_STATUSES, ArrayId, TaskId, TaskStatus
 
 __all__ = [
@@ -353,6 +360,14 @@ class SwarmState:
                 self._set_status(rec, status, out)
             self._recheck(rec, out)
         return out.freeze()
+
+    def set_resources(self, task_id: TaskId, resources: ResourceSet) -> ResourceSet:
+        """A task's resources from its callable, coerced; its queue must be known (UnknownQueue)."""
+        rec = self.tasks[task_id]
+        if resources.queue_key not in self.queues:
+            raise UnknownQueue(resources.queue_key, f"task {task_id}")
+        rec.resources = self._coerce(self._intern(resources))
+        return rec.resources
 
     def release(self, task_ids: Sequence[TaskId]) -> UpdateOutcome:
         """In-flight tasks the scheduler could not queue go back to the front, in order."""

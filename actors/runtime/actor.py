@@ -127,15 +127,9 @@ class Actor(pykka.ThreadingActor):
     def now(self) -> float:
         return self.node.clock()
 
-    def in_background(self, fn: Callable[[], Any],
-                      then: Callable[[Future[Any]], None]) -> Future[Any]:
-        """Run blocking I/O ``fn`` on this actor's I/O threads; ``then(future)`` runs later on
-        the actor's own thread, like a message, so the mailbox never waits on I/O."""
-        pool = self._io_pool
-        if pool is None:
-            pool = self._io_pool = ThreadPoolExecutor(max_workers=self.io_threads,
-                                                      thread_name_prefix=f"{self.name}-io")
-        future = pool.submit(fn)
+    def when_done(self, future: Future[Any], then: Callable[[Future[Any]], None]) -> None:
+        """Run ``then(future)`` on this actor's thread once ``future`` (e.g. an
+        ``ask_future``) is done, like a message; no thread waits for it."""
         pref = self.actor_ref
 
         def done(f: Future[Any]) -> None:
@@ -145,6 +139,17 @@ class Actor(pykka.ThreadingActor):
                 pass
 
         future.add_done_callback(done)
+
+    def in_background(self, fn: Callable[[], Any],
+                      then: Callable[[Future[Any]], None]) -> Future[Any]:
+        """Run blocking I/O ``fn`` on this actor's I/O threads; ``then(future)`` runs later on
+        the actor's own thread, like a message, so the mailbox never waits on I/O."""
+        pool = self._io_pool
+        if pool is None:
+            pool = self._io_pool = ThreadPoolExecutor(max_workers=self.io_threads,
+                                                      thread_name_prefix=f"{self.name}-io")
+        future = pool.submit(fn)
+        self.when_done(future, then)
         return future
 
     # ----------------------------------------------------------------- pykka hooks
