@@ -27,6 +27,7 @@ from actors.cli.options import (
     regex,
 )
 from actors.errors import ConfigError
+from actors.tree import READY_SOURCES
 from actors.workflow import load_workflow
 from messages.config import OrchestratorConfig, WorkflowRunConfig
 
@@ -115,10 +116,13 @@ def add_run_options(parser: argparse.ArgumentParser, *, resume: bool) -> None:
     ext.add_argument("--distributor-ready", type=regex, metavar="REGEX",
                      help="regex of the line the distributor prints when ready "
                           "(default: ours, READY)")
-    ext.add_argument("--distributor-ready-stream", choices=("stdout", "stderr"),
-                     help="where to look for the ready line (default stdout)")
+    ext.add_argument("--distributor-ready-stream", choices=READY_SOURCES,
+                     help="how readiness shows: a line on stdout (default) or stderr matching "
+                          "--distributor-ready, the run reaching a status on the server "
+                          "(status; --distributor-ready lists the letters, default OR), or a "
+                          "plain delay of --distributor-ready-timeout seconds (delay)")
     ext.add_argument("--distributor-ready-timeout", type=positive_float, metavar="S",
-                     help="seconds to wait for the ready line (default 60)")
+                     help="seconds to wait for readiness (default 60)")
     sim = parser.add_argument_group("backend sim (passed to our distributor)")
     sim.add_argument("--sim-duration", type=_sim_duration, metavar="SPEC",
                      help="const:S | uniform:LO:HI | exp:MEAN | normal:MU:SD | lognormal:MU:SG")

@@ -194,8 +194,12 @@ def start_actor_process(spec: ActorSpec, rundir: str, log_dir: str | None) -> Ch
         line = None
         child.tail.append(f"handshake failed: {exc}")
     if line is None or not line.startswith(b"READY"):
+        exited = popen.poll()
         _abort(child)
         where = f" (log: {log_path})" if log_path else ""
+        if exited is not None:
+            raise StartError(f"actor {spec.name} exited with status {exited} before its "
+                             f"readiness handshake{where}")
         raise StartError(f"actor {spec.name} did not become ready within "
                          f"{spec.start_timeout:g} s{where}; exit code {popen.returncode}")
     assert popen.stdout is not None

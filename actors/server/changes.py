@@ -6,6 +6,10 @@ process's hub also receives the other processes' changes from its ``notify.Chang
 (LISTEN/NOTIFY), and ``bump_all`` when notifications may have been missed. The hub also remembers, per workflow, which change
 version each answered sync time covered, so a poll that repeats a time it was given only
 answers early when something changed after that answer (no busy loop inside one second).
+
+Shutdown: ``close()`` (or ``close_soon()`` from a signal handler) wakes every waiting long
+poll at once and lets no new one wait, so SIGTERM/SIGINT stop the server without waiting for
+the polls' ``wait`` to end, whether their clients are still there or long gone.
 """
 
 from __future__ import annotations
@@ -28,6 +32,32 @@ class ChangeHub:
         self._versions: dict[int, int] = {}
         self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._seen: dict[int, collections.OrderedDict[str, int]] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` ran: long polls answer at once."""
+        return self._closed
+
+    def close(self) -> None:
+        """The server is shutting down: wake every waiting long poll, let none wait again."""
+        with self._lock:
+            self._closed = True
+            wake = [entry for entries in self._waiters.values() for entry in entries]
+        self._wake(wake)
+
+    def close_soon(self) -> None:
+        """``close()`` on a thread of its own: safe from a signal handler, which may have
+        interrupted the main thread while it held the hub's lock."""
+        threading.Thread(target=self.close, name="changehub-close", daemon=True).start()
+
+    @staticmethod
+    def _wake(entries: Iterable[tuple[asyncio.AbstractEventLoop, asyncio.Event]]) -> None:
+        for loop, ev in entries:
+            try:
+                loop.call_soon_threadsafe(ev.set)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
+                continue
 
     def version(self, workflow_id: int) -> int:
         """The current change version of a workflow (0 before any change)."""
@@ -41,11 +71,7 @@ class ChangeHub:
             for wf in set(workflow_ids):
                 self._versions[wf] = self._versions.get(wf, 0) + 1
                 wake.extend(self._waiters.get(wf, ()))
-        for loop, ev in wake:
-            try:
-                loop.call_soon_threadsafe(ev.set)
-            except RuntimeError:  # that loop is closed: nobody is waiting any more
-                continue
+        self._wake(wake)
 
     def bump_all(self) -> None:
         """Something may have changed anywhere: bump every workflow with waiters or answers."""
@@ -69,20 +95,20 @@ class ChangeHub:
             return None if seen is None else seen.get(sync_time)
 
     async def wait_change(self, workflow_id: int, since: int, timeout: float) -> bool:
-        """Wait until the workflow's version exceeds ``since`` or ``timeout`` s pass."""
+        """Wait until the workflow's version exceeds ``since``, ``timeout`` s pass or the hub
+        closes; True when the version exceeds ``since``."""
         loop = asyncio.get_running_loop()
         ev = asyncio.Event()
         entry = (loop, ev)
         with self._lock:
-            if self._versions.get(workflow_id, 0) > since:
-                return True
+            if self._versions.get(workflow_id, 0) > since or self._closed:
+                return self._versions.get(workflow_id, 0) > since
             self._waiters.setdefault(workflow_id, set()).add(entry)
         try:
             async with asyncio.timeout(timeout):
                 await ev.wait()
-            return True
         except TimeoutError:
-            return self.version(workflow_id) > since
+            pass
         finally:
             with self._lock:
                 waiters = self._waiters.get(workflow_id)
@@ -90,3 +116,4 @@ class ChangeHub:
                     waiters.discard(entry)
                     if not waiters:
                         del self._waiters[workflow_id]
+        return self.version(workflow_id) > since

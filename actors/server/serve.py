@@ -10,6 +10,11 @@ uvicorn's supervisor runs N server worker processes on the shared socket (each b
 app with ``worker_app`` from settings passed in the environment), restarts a worker that
 dies, and stops them all on SIGINT/SIGTERM. READY is printed once a worker answers
 ``/health`` through the socket.
+
+Shutdown: SIGINT/SIGTERM first close the app's long-poll hub (``ChangeHub.close``), so every
+``task_status_updates`` long poll answers at once instead of holding the shutdown until its
+``wait`` ends (even when its client is long gone); uvicorn then gets at most
+``GRACEFUL_SHUTDOWN`` seconds for requests still in flight before it cancels them.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 
 import httpx
 import uvicorn
@@ -33,10 +39,14 @@ from actors.server.app import API_PREFIX, create_app
 from actors.server.errors import ServerConfigError
 from actors.server.settings import MAX_WORKERS, ServerSettings
 
-__all__ = ["WORKER_SETTINGS_ENV", "build_parser", "main", "url_of", "worker_app"]
+__all__ = ["GRACEFUL_SHUTDOWN", "WORKER_SETTINGS_ENV", "build_parser", "main", "url_of",
+           "worker_app"]
 
 WORKER_SETTINGS_ENV = "ACTORSWARM_SERVER_WORKER_SETTINGS"
+#: Seconds uvicorn waits for requests in flight at shutdown before it cancels them.
+GRACEFUL_SHUTDOWN = 3
 _READY_TIMEOUT = 120.0
+_EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,8 +81,28 @@ def url_of(host: str, port: int) -> str:
 
 
 def worker_app() -> FastAPI:
-    """The app of one server worker process (uvicorn factory of ``--workers N``)."""
-    return create_app(ServerSettings.from_json(os.environ[WORKER_SETTINGS_ENV]))
+    """The app of one server worker process (uvicorn factory of ``--workers N``).
+
+    uvicorn loads it with its own exit handlers installed: they are chained so that a signal
+    also wakes this worker's long polls."""
+    app = create_app(ServerSettings.from_json(os.environ[WORKER_SETTINGS_ENV]))
+    _chain_exit_signals(app.state.server.hub.close_soon)
+    return app
+
+
+def _chain_exit_signals(first: Callable[[], None]) -> None:
+    """Make SIGINT/SIGTERM call ``first()`` before the handler installed now (main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in _EXIT_SIGNALS:
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: FrameType | None, previous: object = previous) -> None:
+            first()
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
 
 
 class _Server(uvicorn.Server):
@@ -80,14 +110,20 @@ class _Server(uvicorn.Server):
     (uvicorn would re-raise the signal after its graceful shutdown)."""
 
     ready_line = ""
+    #: called (from the signal handler) when SIGINT/SIGTERM arrive, before the shutdown
+    on_exit: Callable[[], None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.on_exit is not None:
+            self.on_exit()
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        originals = {sig: signal.signal(sig, self.handle_exit)
-                     for sig in (signal.SIGINT, signal.SIGTERM)}
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in _EXIT_SIGNALS}
         try:
             yield
         finally:
@@ -134,7 +170,7 @@ def _serve_workers(settings: ServerSettings, sock: socket.socket, ready_line: st
     os.environ[WORKER_SETTINGS_ENV] = settings.to_json()
     config = uvicorn.Config("actors.server.serve:worker_app", factory=True,
                             workers=settings.workers, log_level=log_level, access_log=False,
-                            timeout_graceful_shutdown=5, lifespan="off")
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, lifespan="off")
     supervisor = Multiprocess(config, sockets=[sock])
     announced = threading.Event()
     watcher = threading.Thread(target=_announce_when_healthy, daemon=True,
@@ -177,9 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             sock.close()
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
-                            timeout_graceful_shutdown=5, lifespan="off")
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, lifespan="off")
     server = _Server(config)
     server.ready_line = ready_line
+    server.on_exit = app.state.server.hub.close_soon
     try:
         server.run(sockets=[sock])
     finally:

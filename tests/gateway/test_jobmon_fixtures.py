@@ -64,6 +64,9 @@ CALLS: dict[str, Call] = {
         b["cluster_id"]),
     "terminate_task_instances": lambda g, p, q, b: g.terminate_task_instances(_int(p[1])),
     "set_resume": lambda g, p, q, b: g.set_resume(_int(p[1]), b["reset_running_jobs"]),
+    "is_resumable": lambda g, p, q, b: g.is_resumable(_int(p[1])),
+    "set_resume_state": lambda g, p, q, b: g.set_resume_state(_int(p[1]),
+                                                              b["reset_if_running"]),
     "update_max_concurrently_running": lambda g, p, q, b: g.update_max_concurrently_running(
         _int(p[1]), b["max_tasks"]),
 }

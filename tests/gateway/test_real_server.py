@@ -56,7 +56,8 @@ def test_swarm_routes_against_the_real_server(tmp_path: Path) -> None:
         assert full.tasks_by_status == {TaskStatus.REGISTERING: tuple(sorted(tasks.values()))}
 
         assert gateway.get_max_concurrently_running(wf) == 5
-        assert gateway.get_array_max_concurrently_running(array) == 5
+        # an array without its own limit is unlimited (Jobmon's 2^31-1); the workflow's applies
+        assert gateway.get_array_max_concurrently_running(array) == 2_147_483_647
         gateway.update_max_concurrently_running(wf, 0)
         assert gateway.get_max_concurrently_running(wf) == 0
         gateway.update_max_concurrently_running(wf, 5)

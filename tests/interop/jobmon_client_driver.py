@@ -20,19 +20,33 @@ Modes (one ``RESULT {json}`` line on stdout; exit 0 iff ``ok``)::
                           Workflow.run(): Jobmon's own swarm and distributor drive the run.
                           RESULT: workflow_id, workflow_run_id, status, tasks {name: {task_id,
                           final_status}}, elapsed_s, error (type: message, or null).
+    swarm                 Jobmon's swarm alone (client/swarm/workflow_run.py) drives a run that
+                          is already bound, reading the workflow back by id (its resume path),
+                          with any distributor: the reverse direction, against our server.
+                          Input instead of a workflow: {"workflow_id", "workflow_run_id",
+                          "distributor_argv": [...], "ready": "<line prefix on its stdout>",
+                          "timeout": s, "fail_fast": bool}. RESULT: status, tasks {task_id:
+                          status}, num_previously_complete, elapsed_s, distributor_exit, error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
+import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
 __all__ = ["main"]
 
 DEFAULT_TOOL = "actorswarm_interop"
+
+
+class DistributorNotReady(Exception):
+    """The distributor given to ``swarm`` exited or printed no ready line in time."""
 
 
 def build_workflow(spec: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -114,6 +128,62 @@ def run(spec: dict[str, Any], resume: bool, hot: bool, timeout: int,
             "elapsed_s": round(time.monotonic() - started, 2), "error": error}
 
 
+def _start_distributor(argv: list[str], ready: str, timeout: float) -> subprocess.Popen[str]:
+    """Start ``argv`` and wait for a stdout line starting with ``ready``; keep draining it."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    seen = threading.Event()
+
+    def drain() -> None:
+        for line in proc.stdout or ():
+            if line.startswith(ready):
+                seen.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not seen.wait(0.05):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            raise DistributorNotReady(f"distributor {argv[:3]} printed no {ready!r} line "
+                                      f"(exit {proc.returncode})")
+    return proc
+
+
+def _stop(proc: subprocess.Popen[str]) -> int | None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    return proc.returncode
+
+
+def swarm(spec: dict[str, Any]) -> dict[str, Any]:
+    """Jobmon's swarm on a bound run, its workflow read back by id (``from_workflow_id``)."""
+    from jobmon.client.swarm.workflow_run import WorkflowRun as SwarmWorkflowRun
+
+    run = SwarmWorkflowRun(workflow_run_id=int(spec["workflow_run_id"]), status="B",
+                           fail_fast=bool(spec.get("fail_fast")))
+    started = time.monotonic()
+    error, proc = None, None
+    try:
+        run.from_workflow_id(int(spec["workflow_id"]))
+        proc = _start_distributor(list(spec["distributor_argv"]), spec.get("ready", "READY"),
+                                  float(spec.get("ready_timeout", 60)))
+        run.run(distributor_alive_callable=lambda: proc is not None and proc.poll() is None,
+                seconds_until_timeout=int(spec.get("timeout", 300)))
+    except Exception as exc:  # noqa: BLE001 - process boundary: the caller gets type + text
+        error = f"{type(exc).__name__}: {exc}"
+    exit_code = _stop(proc) if proc is not None else None
+    return {"ok": error is None, "status": run.status,
+            "tasks": {str(tid): task.status for tid, task in run.tasks.items()},
+            "num_previously_complete": getattr(run, "num_previously_complete", None),
+            "elapsed_s": round(time.monotonic() - started, 2),
+            "distributor_exit": exit_code, "error": error}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="bind or run a workflow with the real client")
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -124,10 +194,13 @@ def main(argv: list[str]) -> int:
     run_p.add_argument("--hot", action="store_true", help="resume without resetting running jobs")
     run_p.add_argument("--timeout", type=int, default=300)
     run_p.add_argument("--resume-timeout", type=int, default=60)
+    sub.add_parser("swarm")
     args = parser.parse_args(argv)
     spec = json.loads(sys.stdin.read())
     if args.mode == "bind":
         result = bind(spec, args.create_run)
+    elif args.mode == "swarm":
+        result = swarm(spec)
     else:
         result = run(spec, args.resume, args.hot, args.timeout, args.resume_timeout)
     print("RESULT " + json.dumps(result, sort_keys=True), flush=True)

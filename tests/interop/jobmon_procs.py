@@ -11,7 +11,9 @@ first on PATH so the distributors find ``worker_node_entry_point``).
   of its process group (multiprocess consumers, workers, task commands).
 - ``run_client_driver(env, vars, mode, spec)`` runs ``jobmon_client_driver.py`` with the venv's
   interpreter: ``bind`` binds a workflow (optionally creates a run and moves it to B), ``run``
-  binds and runs it with Jobmon's own swarm. It returns the driver's ``RESULT`` JSON.
+  binds and runs it with Jobmon's own swarm, ``swarm`` lets Jobmon's swarm alone drive a run
+  already bound (on any server) with a given distributor. It returns the driver's ``RESULT``
+  JSON.
 
 Errors: ``DistributorStartError`` (no ALIVE in time, or exited first) and ``ClientDriverError``
 (the driver printed no RESULT, or timed out), both ``ActorswarmError``.
