@@ -86,8 +86,16 @@ def _read_run_table(path: str, cls: type) -> dict[str, Any]:
     return out
 
 
+def _type_name(tp: Any) -> str:
+    """A field's annotation as text, whether attrs still has the string or the codec has
+    resolved it to the type (``float`` and ``"float"`` both give "float")."""
+    if isinstance(tp, str):
+        return tp
+    return tp.__name__ if isinstance(tp, type) else str(tp)
+
+
 def _coerce(field: Any, raw: Any, where: str) -> Any:
-    kind = str(field.type)
+    kind = _type_name(field.type)
     try:
         if kind == "bool":
             if isinstance(raw, bool):

@@ -71,9 +71,16 @@ def cli(*argv: str, cwd: Path, timeout: float = 150) -> subprocess.CompletedProc
                           capture_output=True, text=True, timeout=timeout)
 
 
+_BEFORE: set[int] = set()  # processes a session fixture started before these tests
+
+
 def descendants_running(marker: str) -> list[str]:
+    """Our live descendants whose command line contains ``marker``, except the processes
+    that were already running when the test began (e.g. another tier's session server)."""
     found = []
     for proc in psutil.Process().children(recursive=True):
+        if proc.pid in _BEFORE:
+            continue
         try:
             cmd = " ".join(proc.cmdline())
             if marker in cmd and proc.status() != psutil.STATUS_ZOMBIE:
@@ -149,6 +156,8 @@ def test_an_invalid_workflow_file_exits_2_naming_the_field(tmp_path: Path) -> No
 
 def test_ctrl_c_stops_the_run_exits_130_and_leaves_no_process(tmp_path: Path) -> None:
     (tmp_path / "slow.toml").write_text(SLOW)
+    _BEFORE.clear()
+    _BEFORE.update(p.pid for p in psutil.Process().children(recursive=True))
     proc = subprocess.Popen(
         [sys.executable, "-m", "actors.main", "run", "slow.toml", "--state-dir", "st",
          "--heartbeat-interval", "1", "--progress", "plain", "--json", "result.json"],

@@ -247,3 +247,17 @@ def test_public_api() -> None:
          "registered_tags", "tag_of"])
     for name in messages.__all__:
         assert hasattr(messages, name)
+
+
+def test_config_from_defaults_still_coerces_after_the_codec_resolved_its_types() -> None:
+    """Encoding resolves attrs annotations to types; reading the environment must not care."""
+    from messages.config import OrchestratorConfig, WorkflowRunConfig
+
+    decode(encode(OrchestratorConfig()))  # resolves the field types of both classes
+    cfg = WorkflowRunConfig.from_defaults(path=None, environ={
+        "ACTORSWARM_HEARTBEAT_INTERVAL": "5", "ACTORSWARM_FAIL_FAST": "yes",
+        "ACTORSWARM_FAIL_AFTER_N_EXECUTIONS": "3", "ACTORSWARM_CONFIG": "/nonexistent"})
+    assert (cfg.heartbeat_interval, cfg.fail_fast, cfg.fail_after_n_executions) == (5.0, True, 3)
+    with pytest.raises(ValueError, match="ACTORSWARM_FAIL_FAST"):
+        WorkflowRunConfig.from_defaults(environ={"ACTORSWARM_FAIL_FAST": "maybe",
+                                                 "ACTORSWARM_CONFIG": "/nonexistent"})
