@@ -13,6 +13,10 @@ Layout::
     system.py     environment record, process memory    errors.py     BenchmarkError tree
     runtime.py    suite "runtime" (codec: codec_bench.py, actor: bench_actor.py)
     planner.py    suite "planner" (synthetic DAGs: dags.py)
+    batching.py   suite "batching" (end-to-end runs: simrun.py, shapes.py, latency_proxy.py)
+    scale.py      suite "scale" (DAG shapes at scale: simrun.py, procwatch.py, serverdb.py)
+    versus_jobmon.py  suite "versus-jobmon" (the real Jobmon next to ours: jobmon_side.py,
+                  jobmon_probe.py runs inside Jobmon's reference venv)
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ __all__ = [
 SUITE_MODULES = (
     "benchmarks.runtime",
     "benchmarks.planner",
+    "benchmarks.batching",
+    "benchmarks.scale",
+    "benchmarks.versus_jobmon",
 )
 
 
