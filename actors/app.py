@@ -169,8 +169,17 @@ def _run(request: RunRequest, definition: WorkflowDefinition | None, sup: Superv
             gateway.update_max_concurrently_running(workflow_id,
                                                     request.max_concurrently_running)
         if request.resume is not None:
-            run_id = resume_run(gateway, workflow_id, cold=request.resume == "cold",
-                                timeout=max(60.0, request.config.timeout))
+            resumed = resume_run(gateway, workflow_id, cold=request.resume == "cold",
+                                 timeout=max(60.0, request.config.timeout),
+                                 stopped=stop.is_set if stop is not None else lambda: False)
+            if resumed is None:  # stopped while the old run drained: no new run was opened
+                return RunOutcome(
+                    result=given_result(workflow_id, 0, "RunStopped",
+                                        "interrupted while waiting for the active run to end"),
+                    task_names=names, actors={}, restarts=sup.restarts(),
+                    server_url=server_url, state_dir=state_dir, log_dir=log_dir,
+                    interrupted=True)
+            run_id = resumed
         elif request.workflow_run_id is not None:
             run_id = request.workflow_run_id
         else:

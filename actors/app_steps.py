@@ -9,20 +9,24 @@ Runs are opened the way the server's own client does, on our server and on a rea
 server alike (``Gateway.open_workflow_run``; docs/jobmon-notes.md section 2.2 for Jobmon): a
 new run resets every unfinished task to G and ends in B, ready for its distributor. A resume
 first signals the alive run (C cold, H hot), waits until its swarm has drained it (the
-workflow is resumable again), then opens the new run.
+workflow is resumable again), then opens the new run. When that run's swarm is gone (killed
+with its root process: its heartbeat is overdue on our server), nobody will drain it: the new
+run is opened at once and the server ends the abandoned one (C/H → T). A stop request while
+waiting ends the wait (``resume_run`` returns None).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from actors.errors import ConfigError, GatewayError, NotFound, ServerUnavailable
-from actors.gateway import ActiveRunExists, Gateway, RetryPolicy, RunRefused
+from actors.gateway import ActiveRunExists, Gateway, RetryPolicy, RunRefused, RunSummary
 from actors.workflow import WorkflowDefinition, bind, load_workflow
 from actors.workflow.binding import BoundWorkflow
 from messages.orchestrator import ErrorInfo, OrchestratorResult
-from messages.values import RunStatus
+from messages.values import FINAL_RUN_STATUSES, RunStatus
 
 __all__ = [
     "bind_definition",
@@ -32,11 +36,14 @@ __all__ = [
     "load_definition",
     "resume_run",
     "status_reader",
+    "swarm_gone",
     "task_names_of",
 ]
 
 #: Seconds between two checks whether a resumed run has drained.
 RESUME_POLL_INTERVAL = 0.25
+#: Run statuses of a run that is still going (or draining): G L B I O R C H.
+_ALIVE = frozenset(RunStatus) - FINAL_RUN_STATUSES
 
 
 def load_definition(request: object) -> WorkflowDefinition | None:
@@ -77,19 +84,56 @@ def create_run(gateway: Gateway, workflow_id: int) -> int:
             f"it over with `resume --workflow-id {workflow_id} --cold`") from exc
 
 
+def swarm_gone(runs: Iterable[RunSummary], server_time: str) -> bool:
+    """Whether an alive run's heartbeat is overdue at ``server_time`` (its swarm is gone).
+
+    Times are the server's ``YYYY-MM-DD HH:MM:SS``; a run without a heartbeat date counts as
+    alive (never abandoned on a guess)."""
+    now = dt.datetime.strptime(server_time, "%Y-%m-%d %H:%M:%S")
+    for run in runs:
+        if run.status in _ALIVE and run.heartbeat_date:
+            try:
+                beat = dt.datetime.strptime(run.heartbeat_date, "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                continue
+            if beat < now:
+                return True
+    return False
+
+
+def _abandoned(gateway: Gateway, workflow_id: int) -> bool:
+    """Our server only (it lists runs with their heartbeat dates and reaps abandoned runs)."""
+    if not gateway.dialect().lists_runs:
+        return False
+    runs = gateway.workflow_status(workflow_id).runs
+    if not any(run.status in _ALIVE and run.heartbeat_date for run in runs):
+        return False
+    return swarm_gone(runs, gateway.time())
+
+
 def resume_run(gateway: Gateway, workflow_id: int, *, cold: bool, timeout: float,
                clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> int:
+               sleep: Callable[[float], None] = time.sleep,
+               stopped: Callable[[], bool] = lambda: False) -> int | None:
     """Signal the active run (C cold / H hot), wait until it has drained to T, start a new run.
 
     Without an active run this simply creates a new run (resetting unfinished tasks; a hot
-    resume keeps tasks in R).
+    resume keeps tasks in R). An active run whose swarm is gone is not waited for. None when
+    ``stopped()`` became true while waiting.
     """
     _known_workflow(gateway, workflow_id)
     if not gateway.workflow_resumable(workflow_id):
         gateway.set_resume(workflow_id, reset_running_jobs=cold)
         deadline = clock() + timeout
         while not gateway.workflow_resumable(workflow_id):
+            if stopped():
+                return None
+            if _abandoned(gateway, workflow_id):
+                try:  # the server ends the abandoned run as it opens the new one
+                    return int(gateway.open_workflow_run(
+                        workflow_id, resume=True, reset_running_jobs=cold).workflow_run_id)
+                except RunRefused:
+                    pass  # it beat again meanwhile: its swarm is alive after all
             if clock() > deadline:
                 raise ConfigError(f"the active run of workflow {workflow_id} did not drain to T "
                                   f"within {timeout:g} s; is its swarm still alive?")

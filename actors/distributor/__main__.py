@@ -35,6 +35,9 @@ __all__ = ["build_backend", "build_parser", "main"]
 
 log = logging.getLogger("actors.distributor")
 
+#: Idle poll ceiling per backend (seconds): how long a newly queued instance may wait.
+_DEFAULT_MAX_IDLE = {"local": 0.05, "sim": 0.05, "slurm": 1.0}
+
 
 def _pos_float(text: str) -> float:
     value = float(text)
@@ -75,8 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat-interval", type=_pos_float, default=30.0)
     p.add_argument("--report-by-buffer", type=_pos_float, default=3.1)
     p.add_argument("--claim-batch", type=_pos_int, default=1000)
-    p.add_argument("--max-idle", type=_pos_float, default=0.25,
-                   help="longest sleep between polls when idle (s)")
+    p.add_argument("--max-idle", type=_pos_float, default=None,
+                   help="longest sleep between polls when idle (s; default 0.05 for local and "
+                        "sim, where a new task should start within milliseconds, 1.0 for "
+                        "slurm, whose scheduler ticks every second anyway)")
     p.add_argument("--retry-budget", type=_pos_float, default=180.0,
                    help="seconds to retry an unreachable server")
     p.add_argument("--detached", action="store_true",
@@ -208,7 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = DistributorConfig(workflow_run_id=args.workflow_run_id,
                                claim_batch=args.claim_batch,
                                heartbeat_interval=args.heartbeat_interval,
-                               report_by_buffer=args.report_by_buffer, max_idle=args.max_idle)
+                               report_by_buffer=args.report_by_buffer,
+                               max_idle=args.max_idle if args.max_idle is not None
+                               else _DEFAULT_MAX_IDLE.get(args.backend, 0.25))
     try:
         with ServerClient(args.server, token=token, retry_budget=args.retry_budget) as client:
             distributor = Distributor(config, client, backend, stop=stop,

@@ -4,8 +4,10 @@ Who sends what to whom (``docs/server-api.md`` sections 2 and 5), all in batches
 
 - at start: distributor → server POST ``/cluster`` (the backend's queues), POST
   ``/distributor/{wfr}/started`` (run B→I) and an empty POST ``.../launched`` (run I→O);
-- every tick: ``claim`` up to the backend's capacity (at most ``claim_batch``), ``backend.launch``
-  the claimed instances, POST ``launched`` with their distributor ids; ``backend.poll`` and POST
+- every tick: ``claim`` up to the backend's capacity (at most ``claim_batch``; with
+  ``include_unlaunched``: instances whose claim answer was lost come again), ``backend.launch``
+  the claimed instances (never one it launched already), POST ``launched`` with their
+  distributor ids; ``backend.poll`` and POST
   ``results`` for the outcomes the distributor reports (the worker reports its own);
 - every ``heartbeat_interval``: POST ``heartbeat`` with the launched instances; the answer's
   ``kill_self`` ids are killed on the backend, its ``triaging`` ids are checked with
@@ -135,13 +137,23 @@ class Distributor:
         want = min(self.backend.capacity(), self.config.claim_batch)
         if want <= 0:
             return False
-        claim = wire.parse_claim(self.client.post(f"{self._base}/claim", {"max": want}))
+        # we report every claimed instance launched before claiming again, so instances of
+        # the run still in I come from a claim whose answer we never got: take them again
+        claim = wire.parse_claim(self.client.post(f"{self._base}/claim", {
+            "max": want, "include_unlaunched": True}))
         self._set_status(claim.run_status)
         if not claim.requests and not claim.unlaunchable:
             return False
-        ids = self.backend.launch(claim.requests) if claim.requests else []
         pairs: list[tuple[TaskInstanceId, DistributorId | None]] = []
-        for request, did in zip(claim.requests, ids):
+        fresh = []
+        for request in claim.requests:  # launched already (a report lost): never twice
+            known = self.tracker.did(request.task_instance_id)
+            if known is None:
+                fresh.append(request)
+            else:
+                pairs.append((request.task_instance_id, known))
+        ids = self.backend.launch(fresh) if fresh else []
+        for request, did in zip(fresh, ids):
             pairs.append((request.task_instance_id, did))
             if did is not None:
                 self.tracker.add(request.task_instance_id, did)

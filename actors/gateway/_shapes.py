@@ -7,6 +7,7 @@ strings read like ``tasks["12"][3]`` so the error message points at the offendin
 from __future__ import annotations
 
 import ast
+import functools
 import enum
 import json
 import math
@@ -140,19 +141,30 @@ def literal(route: str, value: Any, where: str, kind: type) -> Any:
         return value
     if not isinstance(value, str):
         raise mismatch(route, where, f"a {kind.__name__} or its text", value)
-    text = value.strip()
-    if text in ("", "None", "null"):
+    if value.strip() in ("", "None", "null"):
         return kind()
+    parsed = _parse_literal(value.strip())
+    if parsed is _UNREADABLE or not isinstance(parsed, kind):
+        raise mismatch(route, where, f"a {kind.__name__} literal", value)
+    return kind(parsed)  # a shallow copy: the cached value is never handed out
+
+
+_UNREADABLE = object()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_literal(text: str) -> Any:
+    """JSON, else a Python literal, of ``text`` (cached: a workflow's tasks repeat a few
+    resource strings thousands of times); ``_UNREADABLE`` when it is neither."""
+    if text in ("", "None", "null"):
+        return None
     try:
-        parsed = json.loads(text)
+        return json.loads(text)
     except ValueError:
         try:
-            parsed = ast.literal_eval(text)
+            return ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise mismatch(route, where, f"a {kind.__name__} literal", value) from None
-    if not isinstance(parsed, kind):
-        raise mismatch(route, where, f"a {kind.__name__} literal", value)
-    return parsed
+            return _UNREADABLE
 
 
 def node_list(route: str, value: Any, where: str) -> tuple[int, ...]:

@@ -74,9 +74,11 @@ class HeartbeatActor(Actor):
         if exc is not None:
             if not isinstance(exc, GatewayError):
                 raise exc
-            self.state = logic.on_beat_failed(self.state, self.now())
+            now = self.now()
+            self.state = logic.on_beat_failed(self.state, now)
             kind, text = describe(exc)
-            self.tell(ORCHESTRATOR, HeartbeatFailed(kind, text, self.state.failures))
+            self.tell(ORCHESTRATOR, HeartbeatFailed(kind, text, self.state.failures,
+                                                    logic.silent_for(self.state, now)))
             return
         server_status: RunStatus = future.result()
         self.state, changes = logic.on_beat_reply(self.state, server_status)

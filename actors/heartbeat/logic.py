@@ -5,7 +5,9 @@ Who uses it: the heartbeat actor. It keeps one ``HeartbeatState`` and calls
 - ``on_tick(state, config, now)`` on its own periodic timer (every ``config.tick`` seconds); a
   ``SendBeat`` effect means POST log_heartbeat with that status and next_report_increment;
 - ``on_beat_reply`` with the server's status, or ``on_beat_failed`` when the call failed (the
-  gateway already retried); a failed beat is retried at the next tick and never ends the run;
+  gateway already retried); a failed beat is retried at the next tick and never ends the run
+  by itself: ``silent_for`` says how long the server has not answered (since the first beat
+  of the failing streak was sent), and the orchestrator decides when that is too long;
 - ``on_status_told`` when the orchestrator tells it the run status it now holds.
 
 A ``ServerStatusChanged`` effect means: tell the orchestrator the server holds a different run
@@ -33,6 +35,7 @@ __all__ = [
     "on_beat_reply",
     "on_status_told",
     "on_tick",
+    "silent_for",
     "start",
 ]
 
@@ -88,6 +91,8 @@ class HeartbeatState:
     notified: RunStatus | None = None   #: the differing server status already reported
     failures: int = 0                   #: consecutive failed beats
     beats: int = 0                      #: beats answered
+    sent_at: float | None = None        #: when the beat in flight was sent
+    failing_since: float | None = None  #: when the first beat of a failing streak was sent
 
 
 def start(config: HeartbeatConfig, status: RunStatus, now: float) -> HeartbeatState:
@@ -101,13 +106,15 @@ def on_tick(state: HeartbeatState, config: HeartbeatConfig,
     if state.in_flight or now < state.next_due:
         return state, ()
     beat = SendBeat(status=state.status, next_report_increment=config.next_report_increment)
-    return attrs.evolve(state, in_flight=True, next_due=now + config.interval), (beat,)
+    return attrs.evolve(state, in_flight=True, next_due=now + config.interval,
+                        sent_at=now), (beat,)
 
 
 def on_beat_reply(state: HeartbeatState, server_status: RunStatus
                   ) -> tuple[HeartbeatState, tuple[ServerStatusChanged, ...]]:
     """The server answered with its run status; report it once if it differs from ours."""
-    state = attrs.evolve(state, in_flight=False, failures=0, beats=state.beats + 1)
+    state = attrs.evolve(state, in_flight=False, failures=0, beats=state.beats + 1,
+                         failing_since=None)
     if server_status is state.status:
         return attrs.evolve(state, notified=None), ()
     if server_status is state.notified:
@@ -118,7 +125,16 @@ def on_beat_reply(state: HeartbeatState, server_status: RunStatus
 
 def on_beat_failed(state: HeartbeatState, now: float) -> HeartbeatState:
     """The beat failed (after the gateway's retries): due again at the next tick."""
-    return attrs.evolve(state, in_flight=False, failures=state.failures + 1, next_due=now)
+    since = state.failing_since
+    if since is None:
+        since = state.sent_at if state.sent_at is not None else now
+    return attrs.evolve(state, in_flight=False, failures=state.failures + 1, next_due=now,
+                        failing_since=since)
+
+
+def silent_for(state: HeartbeatState, now: float) -> float:
+    """Seconds the server has not answered a beat (0 while beats are answered)."""
+    return 0.0 if state.failing_since is None else max(0.0, now - state.failing_since)
 
 
 def on_status_told(state: HeartbeatState, status: RunStatus) -> HeartbeatState:

@@ -102,7 +102,8 @@ class OrchestratorActor(Actor):
         self.gateway = make_gateway(init.gateway)
         cfg = init.config
         self.policy = logic.RunPolicy(timeout=cfg.timeout, fail_fast=cfg.run.fail_fast,
-                                      fail_after_n_executions=cfg.run.fail_after_n_executions)
+                                      fail_after_n_executions=cfg.run.fail_after_n_executions,
+                                      server_outage_limit=cfg.server_outage_limit)
         self.subscribers: list[str] = list(init.subscribers)
         self.rows: list[TaskRowSpec] = []
         self.edges: list[EdgeRow] = []
@@ -166,8 +167,11 @@ class OrchestratorActor(Actor):
                 return self._progress()
             case GetResult():
                 return self.result
-            case SyncLegFailed() | HeartbeatFailed():
-                pass  # retried by their actors at the next tick; visible in their logs
+            case HeartbeatFailed(silent_for=silent):
+                self._step(lambda m, s, now: logic.on_heartbeat_failed(m, s, now, silent,
+                                                                       self.policy))
+            case SyncLegFailed():
+                pass  # retried at the synchronizer's next round; visible in its log
             case _:
                 raise TypeError(f"orchestrator cannot handle {type(message).__name__}")
         return None
@@ -177,14 +181,15 @@ class OrchestratorActor(Actor):
     def _on_loaded(self, loaded: WorkflowLoaded) -> None:
         if self.state is not None:
             return  # a repeated load after a synchronizer restart: already running
-        rows = [row_of(r) for r in self.rows]
+        rows = [row_of(r) for r in {r.task_id: r for r in self.rows}.values()]  # no repeats
         tasks = [logic.bound_task_from_row(r) for r in rows]
         queues = {(q.cluster_name, q.queue_name):
                   QueueLimits.from_params(q.cluster_name, q.queue_name, dict(q.params))
                   for q in loaded.queues}
         elsewhere = max(0, loaded.total_tasks - loaded.num_tasks) if loaded.total_tasks >= 0 else 0
         self.state, _fringe = SwarmState.build(
-            tasks, logic.downstream_from_edges(edges_of(e) for e in self.edges), queues=queues,
+            tasks, logic.downstream_from_edges(
+                edges_of(e) for e in {e.task_id: e for e in self.edges}.values()), queues=queues,
             workflow_limit=loaded.max_concurrently_running,
             array_limits=logic.array_limits_from_rows(rows),
             previously_complete_elsewhere=elsewhere)
@@ -255,6 +260,9 @@ class OrchestratorActor(Actor):
                 self.in_flight.clear()
                 self.state.release([TaskId(t) for t in lost])
                 self._schedule()
+            elif event.name == SYNCHRONIZER and self.state is None:
+                self.rows, self.edges = [], []  # it died loading: load again from the start
+                self.tell(SYNCHRONIZER, LoadWorkflow())
             elif event.name == SYNCHRONIZER and self.state is not None:
                 arrays = tuple(int(a) for a in self.state.active_by_array)
                 self.tell(SYNCHRONIZER, SyncNow(full=True, arrays=arrays))

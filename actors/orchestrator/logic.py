@@ -16,8 +16,11 @@ and timer tick, ``on_status_reply`` for each update_status answer (``on_status_f
 call failed), ``on_server_status`` when the
 heartbeat reports a different server status, ``on_distributor_died`` when the supervisor
 reports it (``on_distributor_exited`` when it exited 0, with the run's status read then), and
-``on_full_sync`` when a full sync it asked for was applied. It hands tasks to the scheduler
-only while ``may_schedule`` is true.
+``on_full_sync`` when a full sync it asked for was applied, and ``on_heartbeat_failed`` when a
+beat could not reach the server (past ``RunPolicy.server_outage_limit`` seconds of silence the
+run ends E with a ServerUnavailable error, without waiting for the server: it left the run R
+there, and its overdue heartbeat lets a later resume take it over). It hands tasks to the
+scheduler only while ``may_schedule`` is true.
 
 Errors (``RunFailure.error_type``)::
 
@@ -25,7 +28,7 @@ Errors (``RunFailure.error_type``)::
     ├── RunTimeout / DistributorDied / TransitionError / FailAfterNExecutions (actors.errors)
     ├── TasksFailed        the run ended with tasks in F (or tasks that can never run)
     └── RunStopped         the server ended the run (E/T/S), or it drained after a resume
-    (and ServerUnavailable when update_status could not reach the server)
+    (and ServerUnavailable when update_status or the heartbeat could not reach the server)
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ __all__ = [
     "SendTerminate", "SetRunStatus", "StatusHeld", "TaskRowLike", "TasksFailed",
     "array_limits_from_rows", "bound_task_from_row", "build_result", "decide_fate",
     "downstream_from_edges", "evaluate", "may_schedule", "on_distributor_died",
-    "on_distributor_exited", "on_full_sync", "on_resources_failed", "on_server_status",
+    "on_distributor_exited", "on_full_sync", "on_heartbeat_failed", "on_resources_failed",
+    "on_server_status",
     "on_status_failed", "on_status_reply", "on_stop_requested", "start_run",
 ]
 
@@ -131,6 +135,7 @@ class RunPolicy:
     fail_fast: bool = False
     fail_after_n_executions: int | None = None
     terminate_resend: float = 30.0  #: while draining, repeat terminate this often
+    server_outage_limit: float = 600.0  #: end the run after this long without the server
 
 
 class RunPhase(enum.Enum):
@@ -356,6 +361,21 @@ def on_resources_failed(m: RunMachine, state: SwarmState, now: float, detail: st
     if m.phase in (RunPhase.FINISHING, RunPhase.FINISHED):
         return m, ()
     return _request_final(m, _E, RunFailure(FailureKind.RESOURCES, detail))
+
+
+def on_heartbeat_failed(m: RunMachine, state: SwarmState, now: float, silent_for: float,
+                        policy: RunPolicy) -> Step:
+    """A beat failed; the server has not answered one for ``silent_for`` seconds. Past the
+    outage limit the run ends E at once (the server cannot be told: it still has the run as
+    it was, and the overdue heartbeat marks it abandoned there)."""
+    if m.phase in (RunPhase.FINISHING, RunPhase.FINISHED) or \
+            silent_for < policy.server_outage_limit:
+        return m, ()
+    return _finish(m, state, now, _E, RunFailure(
+        FailureKind.SERVER,
+        f"the state server has not answered for {silent_for:.0f} s (outage limit "
+        f"{policy.server_outage_limit:g} s); the run is left {m.held.value} on the server: "
+        "resume the workflow once the server is back"))
 
 
 def on_stop_requested(m: RunMachine, state: SwarmState, now: float, reason: str) -> Step:

@@ -19,9 +19,8 @@ import enum
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
-import attrs
-
 from actors.errors import ConfigError
+from actors.orchestrator.values import BoundTask, ReadyTask, UpdateOutcome, Collect
 from actors.resources import (
     QueueKey,
     QueueLimits,
@@ -81,60 +80,6 @@ class TaskRecord:
         self.stage = Stage.IDLE
 
 
-@attrs.frozen
-class BoundTask:
-    """A task as the server bound it: what ``SwarmState.build`` needs about it."""
-
-    task_id: TaskId
-    array_id: ArrayId
-    status: TaskStatus
-    max_attempts: int
-    resources: ResourceSet
-    policy: ResourcePolicy = attrs.field(factory=ResourcePolicy)
-
-
-@attrs.frozen
-class ReadyTask:
-    """A task taken for scheduling: orchestrator -> scheduler (with its current resources)."""
-
-    task_id: TaskId
-    array_id: ArrayId
-    resources: ResourceSet
-
-
-@attrs.frozen
-class UpdateOutcome:
-    """What a state change produced, for the orchestrator to act on.
-
-    ``ready``: tasks that became ready (schedule now); ``done`` / ``failed``: tasks newly D / F;
-    ``adjusted``: tasks that went to A and got scaled resources; ``changed``: real status
-    changes; ``unknown``: ids not in this run (ignored).
-    """
-
-    ready: tuple[TaskId, ...] = ()
-    done: tuple[TaskId, ...] = ()
-    failed: tuple[TaskId, ...] = ()
-    adjusted: tuple[TaskId, ...] = ()
-    changed: int = 0
-    unknown: int = 0
-
-
-@attrs.define
-class _Collect:
-    """Mutable lists behind one UpdateOutcome."""
-
-    ready: list[TaskId] = attrs.Factory(list)
-    done: list[TaskId] = attrs.Factory(list)
-    failed: list[TaskId] = attrs.Factory(list)
-    adjusted: list[TaskId] = attrs.Factory(list)
-    changed: int = 0
-    unknown: int = 0
-
-    def freeze(self) -> UpdateOutcome:
-        return UpdateOutcome(tuple(self.ready), tuple(self.done), tuple(self.failed),
-                             tuple(self.adjusted), self.changed, self.unknown)
-
-
 def _check_limit(value: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidLimit(f"{what}: expected a whole number of at least 0, got {value!r}")
@@ -151,6 +96,7 @@ class SwarmState:
         self.buckets: dict[TaskStatus, set[TaskId]] = {s: set() for s in TaskStatus}
         self.ready: deque[TaskRecord] = deque()
         self.n_ready = 0
+        self.ready_by_array: dict[ArrayId, int] = {}  #: READY entries per array
         self.n_in_flight = 0
         self.active = 0
         self.active_by_array: dict[ArrayId, int] = {}
@@ -195,7 +141,7 @@ class SwarmState:
                 if up.status is not _D:
                     down.waiting += 1
             up.downstream = up.downstream + tuple(records)
-        out = _Collect()
+        out = Collect()
         for status in (TaskStatus.ADJUSTING_RESOURCES, TaskStatus.REGISTERING):
             for rec in state.tasks.values():
                 if rec.status is status:
@@ -282,7 +228,7 @@ class SwarmState:
         A D makes every dependent whose upstreams are now all D ready at once; an A scales
         the task's resources and puts it at the front of the ready queue.
         """
-        out = _Collect()
+        out = Collect()
         tasks = self.tasks
         for task_id, status in updates.items():
             rec = tasks.get(task_id)
@@ -298,12 +244,17 @@ class SwarmState:
     def take_ready(self, limit: int | None = None) -> tuple[ReadyTask, ...]:
         """Take ready tasks for the scheduler, within the workflow's and arrays' capacities.
 
-        Walks the ready queue once; tasks of a full array keep their place at the front. The
-        taken tasks are in flight (they count against capacity) until ``apply_queued`` or
-        ``release``.
+        Walks the ready queue at most once; tasks of a full array keep their place at the
+        front. Taken tasks are in flight (counted in capacity) until apply_queued/release.
         """
         room = self.workflow_capacity() if limit is None else min(limit,
                                                                   self.workflow_capacity())
+        # how many can be taken at all: the walk stops there, and is skipped when every array
+        # with ready tasks is full (no rescan of a long queue blocked by array limits)
+        room = min(room, sum(min(n, self.array_capacity(a))
+                             for a, n in self.ready_by_array.items() if n))
+        if room <= 0:
+            return ()
         taken: list[ReadyTask] = []
         blocked: list[TaskRecord] = []
         caps: dict[ArrayId, int] = {}
@@ -327,6 +278,7 @@ class SwarmState:
             was_active = self._is_active(rec)
             rec.stage = Stage.IN_FLIGHT
             self.n_ready -= 1
+            self.ready_by_array[array_id] -= 1
             self.n_in_flight += 1
             self._shift(rec, was_active)
             taken.append(ReadyTask(rec.task_id, array_id, rec.resources))
@@ -343,7 +295,7 @@ class SwarmState:
         """
         answer = {tid: TaskStatus(status) for status, ids in tasks_by_status.items()
                   for tid in ids}
-        out = _Collect()
+        out = Collect()
         for task_id in requested:
             rec = self.tasks.get(task_id)
             if rec is None:
@@ -371,7 +323,7 @@ class SwarmState:
 
     def release(self, task_ids: Sequence[TaskId]) -> UpdateOutcome:
         """In-flight tasks the scheduler could not queue go back to the front, in order."""
-        out = _Collect()
+        out = Collect()
         for task_id in reversed(task_ids):
             rec = self.tasks.get(task_id)
             if rec is not None and rec.stage is Stage.IN_FLIGHT:
@@ -400,7 +352,7 @@ class SwarmState:
         self.n_in_flight -= 1
         self._shift(rec, True)
 
-    def _set_status(self, rec: TaskRecord, status: TaskStatus, out: _Collect) -> None:
+    def _set_status(self, rec: TaskRecord, status: TaskStatus, out: Collect) -> None:
         old = rec.status
         was_active = self._is_active(rec)
         self.buckets[old].discard(rec.task_id)
@@ -425,14 +377,14 @@ class SwarmState:
             self._adjust(rec, out)
         self._recheck(rec, out, front=status is _A)
 
-    def _adjust(self, rec: TaskRecord, out: _Collect) -> None:
+    def _adjust(self, rec: TaskRecord, out: Collect) -> None:
         current = rec.resources
         queues = [self.queues[current.queue_key]] + [
             self.queues[(current.cluster, q)] for q in rec.policy.fallback_queues]
         rec.resources = self._intern(adjust(current, rec.policy, queues))
         out.adjusted.append(rec.task_id)
 
-    def _recheck(self, rec: TaskRecord, out: _Collect, front: bool = False) -> None:
+    def _recheck(self, rec: TaskRecord, out: Collect, front: bool = False) -> None:
         """Enqueue ``rec`` if it became eligible; mark its queue entry stale if it stopped."""
         eligible = rec.waiting == 0 and rec.status in _ELIGIBLE
         stage = rec.stage
@@ -443,10 +395,12 @@ class SwarmState:
                 (self.ready.appendleft if front else self.ready.append)(rec)
             rec.stage = Stage.READY  # a stale entry is reused in place: never two entries
             self.n_ready += 1
+            self.ready_by_array[rec.array_id] = self.ready_by_array.get(rec.array_id, 0) + 1
             out.ready.append(rec.task_id)
         elif not eligible and stage is Stage.READY:
             rec.stage = Stage.STALE
             self.n_ready -= 1
+            self.ready_by_array[rec.array_id] -= 1
 
     def _coerce(self, resources: ResourceSet) -> ResourceSet:
         """Resources clamped to their queue's limits (cached: few distinct sets exist)."""

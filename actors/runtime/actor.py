@@ -16,6 +16,8 @@ pool and ``then`` runs on the actor's thread when it is done, so the mailbox (an
 supervisor's ``Ping``) is never stuck behind a slow server.
 
 ``Ping`` is answered by the runtime (``Pong``) without reaching ``receive``; so is ``StopActor``.
+Sent as tells, ``Ping``, ``Pong``, ``Failure`` and ``Rejection`` (probes and answers) are
+dropped, so a confused peer cannot crash an actor with them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 import pykka
 
 from messages import Envelope, Kind
-from messages.runtime import Failure, Ping, Pong, StopActor
+from messages.runtime import Failure, Ping, Pong, Rejection, StopActor
 
 from actors.runtime.node import ActorRef, Delivery, Node
 from actors.runtime.timers import TimerHandle
@@ -58,6 +60,8 @@ class Incoming:
 
 
 _TIMER = Incoming(None, "", None)
+#: Runtime messages that are only ever asks or answers: as tells they are dropped.
+_NOT_TELLS = frozenset({Ping, Pong, Failure, Rejection})
 
 
 class _TimerFired:
@@ -201,6 +205,8 @@ class Actor(pykka.ThreadingActor):
             if type(msg) is StopActor:
                 self.stop_requested()
                 return
+            if type(msg) in _NOT_TELLS:
+                return  # a probe or an answer sent as a tell: nothing to do, nothing to crash
             self.receive(msg, incoming)
 
     def stop_requested(self) -> None:

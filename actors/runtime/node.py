@@ -124,6 +124,12 @@ class ActorRef:
         return self.node.ask_future(self.name, message, timeout=timeout, sender=sender)
 
 
+def _plain_name(name: str) -> bool:
+    """A name usable as a socket file name: no path, no NUL, not hidden, not too long."""
+    return (0 < len(name) <= 200 and "/" not in name and "\x00" not in name
+            and not name.startswith("."))
+
+
 class Node:
     """Runtime of one process. ``rundir`` None means thread mode only (no sockets)."""
 
@@ -151,8 +157,12 @@ class Node:
     # ------------------------------------------------------------------ local actors
 
     def socket_path(self, name: str) -> str:
+        """``<rundir>/<name>.sock``; ActorDeadError for a name that is no plain file name
+        (a ``reply_to`` from the wire must not lead outside the run directory)."""
         if self.rundir is None:
             raise ActorDeadError(f"actor {name!r} is not local and this node has no run directory")
+        if not _plain_name(name):
+            raise ActorDeadError(f"{name[:80]!r} is not an actor name")
         return os.path.join(self.rundir, f"{name}.sock")
 
     def spawn(self, name: str, actor_cls: type[Actor], init: Any = None, *,
@@ -320,10 +330,17 @@ class Node:
             self._dead_letter(f"reply to {request.sender or 'an asker'}: connection closed")
 
     def _on_incoming(self, name: str, conn: Connection, envs: list[Envelope]) -> None:
-        """Reader thread of a connection accepted for local actor ``name``: its requests."""
-        requests = [e for e in envs if e.kind == Kind.TELL or e.kind == Kind.ASK]
+        """Reader thread of a connection accepted for local actor ``name``: its requests.
+        Replies and requests without a message never reach the actor (an ask gets a
+        Rejection)."""
+        requests = [e for e in envs if (e.kind == Kind.TELL or e.kind == Kind.ASK)
+                    and e.message is not None]
         if len(requests) != len(envs):
-            self._dead_letter(f"{len(envs) - len(requests)} replies sent to {name}'s listener")
+            for env in envs:
+                if env.kind == Kind.ASK and env.message is None:
+                    self.reply(env, conn, Rejection("a request needs a message"))
+            self._dead_letter(f"{len(envs) - len(requests)} replies or empty requests sent "
+                              f"to {name}'s listener")
         if not requests:
             return
         pref = self._local.get(name)

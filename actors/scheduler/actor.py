@@ -44,13 +44,14 @@ def wire_resources(r: ResourceSet) -> Resources:
 class SchedulerActor(Actor):
     """Queues admitted tasks on the server in batches (see the module docstring)."""
 
-    io_threads = 2
+    io_threads = 4  # batches in flight at once (queue_task_batch calls are independent)
 
     def started(self) -> None:
         init = require_init(self.init, "scheduler")
         self.run_id = init.workflow_run_id
         self.gateway = make_gateway(init.gateway)
         self._ids_lock = threading.Lock()
+        self._resolve_lock = threading.Lock()
         self._clusters: dict[str, int] = {}
         self._queues: dict[QueueKey, int] = {}
         self._bindings = BindingCache()
@@ -89,13 +90,19 @@ class SchedulerActor(Actor):
         with self._ids_lock:
             cluster_id = self._clusters.get(cluster)
             queue_id = self._queues.get(key)
-        if cluster_id is None:
-            cluster_id = self.gateway.get_cluster(cluster).cluster_id
-        if queue_id is None:
-            queue_id = self.gateway.get_queue(cluster_id, queue).queue_id
-        with self._ids_lock:
-            self._clusters[cluster] = cluster_id
-            self._queues[key] = queue_id
+        if cluster_id is not None and queue_id is not None:
+            return cluster_id, queue_id
+        with self._resolve_lock:  # one lookup per miss, however many batches need it
+            with self._ids_lock:
+                cluster_id = self._clusters.get(cluster)
+                queue_id = self._queues.get(key)
+            if cluster_id is None:
+                cluster_id = self.gateway.get_cluster(cluster).cluster_id
+            if queue_id is None:
+                queue_id = self.gateway.get_queue(cluster_id, queue).queue_id
+            with self._ids_lock:
+                self._clusters[cluster] = cluster_id
+                self._queues[key] = queue_id
         return cluster_id, queue_id
 
     def _bound(self, queue_id: int, resources: ResourceSet) -> int:
@@ -103,9 +110,14 @@ class SchedulerActor(Actor):
             known = self._bindings.get(queue_id, resources)
         if known is not None:
             return known
-        tr_id = self.gateway.bind_resources(queue_id, resources.to_requested())
-        with self._ids_lock:
-            self._bindings = self._bindings.with_bound(queue_id, resources, tr_id)
+        with self._resolve_lock:
+            with self._ids_lock:
+                known = self._bindings.get(queue_id, resources)
+            if known is not None:
+                return known
+            tr_id = self.gateway.bind_resources(queue_id, resources.to_requested())
+            with self._ids_lock:
+                self._bindings = self._bindings.with_bound(queue_id, resources, tr_id)
         return tr_id
 
     # ---------------------------------------------------------------- on the actor thread

@@ -31,6 +31,7 @@ from actors.server.errors import (
     ServerConfigError,
     Unavailable,
 )
+from actors.server.limits import BodyLimit
 from actors.server.ops.clusters import seed_clusters
 from actors.server.routes import api_router
 from actors.server.settings import ServerSettings
@@ -67,6 +68,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
     _install_error_handlers(app)
     if settings.token is not None:
         _install_auth(app, settings.token)
+    app.add_middleware(BodyLimit)  # outermost of ours: before the token check reads anything
     return app
 
 

@@ -58,6 +58,7 @@ _SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=15000",
 # serialization failure, deadlock, lock timeout: run the transaction again
 _RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 _UNIQUE_VIOLATION = "23505"
+_LOCK_TIMEOUT_SQL = text("SELECT set_config('lock_timeout', :value, true)")
 _LAG_SQL = text(
     "SELECT COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(xact_start)), 0) "
     "FROM pg_stat_activity WHERE datname = current_database() AND application_name = :app "
@@ -165,7 +166,7 @@ class Database:
                 conn = conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
             with conn.begin():
                 if self.is_postgres:
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                    conn.execute(_LOCK_TIMEOUT_SQL, {"value": LOCK_TIMEOUT})  # SET LOCAL
                 tx = Tx(conn=conn, now=self.clock.now())
                 yield tx
                 if tx.touched and self.is_postgres:

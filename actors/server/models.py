@@ -167,6 +167,9 @@ class CreateRunBody(_Body):
 
 class ClaimBody(_Body):
     max: Annotated[int, Field(ge=0, le=100_000)]
+    #: the caller is the run's only distributor and reported everything it claimed before:
+    #: hand out again the run's instances still in I (their claim's answer was lost)
+    include_unlaunched: bool = False
 
 
 class LaunchedBody(_Body):

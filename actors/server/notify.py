@@ -102,6 +102,7 @@ class ChangeListener:
 
     def _run(self) -> None:
         import psycopg
+        from psycopg import sql
 
         me = self._me
         delay = self._retry
@@ -109,7 +110,7 @@ class ChangeListener:
             try:
                 cargs, cparams = self._connect_args()
                 with psycopg.connect(*cargs, **dict(cparams, autocommit=True)) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
                     self.listening.set()
                     delay = self._retry
                     self._on_gap()

@@ -6,10 +6,11 @@ Binds the socket itself (port 0 picks a free port), serves the app with uvicorn,
 Exit status 2 for bad settings (the message names the option), 0 after SIGINT/SIGTERM.
 
 ``--workers N`` (PostgreSQL only): this process migrates and seeds the database, then
-uvicorn's supervisor runs N server worker processes on the shared socket (each builds its
-app with ``worker_app`` from settings passed in the environment), restarts a worker that
-dies, and stops them all on SIGINT/SIGTERM. READY is printed once a worker answers
-``/health`` through the socket.
+``actors.server.workers.WorkerPool`` runs N worker interpreters (``python -m
+actors.server.worker``) on the shared socket (each builds its app with ``worker_app`` from
+settings passed as JSON in the environment; no pickle, no multiprocessing), restarts a
+worker that dies, and stops them all on SIGINT/SIGTERM. READY is printed once a worker
+answers ``/health`` through the socket.
 
 Shutdown: SIGINT/SIGTERM first close the app's long-poll hub (``ChangeHub.close``), so every
 ``task_status_updates`` long poll answers at once instead of holding the shutdown until its
@@ -33,20 +34,21 @@ from types import FrameType
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.supervisors import Multiprocess
 
 from actors.server.app import API_PREFIX, create_app
 from actors.server.errors import ServerConfigError
 from actors.server.settings import MAX_WORKERS, ServerSettings
+from actors.server.workers import WorkerPool, stop_on_signals, worker_argv
 
-__all__ = ["GRACEFUL_SHUTDOWN", "WORKER_SETTINGS_ENV", "build_parser", "main", "url_of",
-           "worker_app"]
+__all__ = ["GRACEFUL_SHUTDOWN", "LOG_LEVELS", "WORKER_SETTINGS_ENV", "ExitingServer",
+           "build_parser", "main", "url_of", "worker_app"]
 
 WORKER_SETTINGS_ENV = "ACTORSWARM_SERVER_WORKER_SETTINGS"
 #: Seconds uvicorn waits for requests in flight at shutdown before it cancels them.
 GRACEFUL_SHUTDOWN = 3
 _READY_TIMEOUT = 120.0
 _EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db-max-overflow", type=int, default=10,
                    help="extra connections each server process may open under load")
     p.add_argument("--log-level", default="warning",
-                   choices=["critical", "error", "warning", "info", "debug"])
+                   choices=LOG_LEVELS)
     return p
 
 
@@ -81,35 +83,16 @@ def url_of(host: str, port: int) -> str:
 
 
 def worker_app() -> FastAPI:
-    """The app of one server worker process (uvicorn factory of ``--workers N``).
-
-    uvicorn loads it with its own exit handlers installed: they are chained so that a signal
-    also wakes this worker's long polls."""
-    app = create_app(ServerSettings.from_json(os.environ[WORKER_SETTINGS_ENV]))
-    _chain_exit_signals(app.state.server.hub.close_soon)
-    return app
+    """The app of one server worker process (``python -m actors.server.worker``)."""
+    return create_app(ServerSettings.from_json(os.environ[WORKER_SETTINGS_ENV]))
 
 
-def _chain_exit_signals(first: Callable[[], None]) -> None:
-    """Make SIGINT/SIGTERM call ``first()`` before the handler installed now (main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in _EXIT_SIGNALS:
-        previous = signal.getsignal(sig)
+class ExitingServer(uvicorn.Server):
+    """uvicorn that announces readiness with the real port (``ready_line``, if set), calls
+    ``on_exit`` first on SIGINT/SIGTERM and exits 0 (uvicorn would re-raise the signal
+    after its graceful shutdown)."""
 
-        def handler(signum: int, frame: FrameType | None, previous: object = previous) -> None:
-            first()
-            if callable(previous):
-                previous(signum, frame)
-
-        signal.signal(sig, handler)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that announces readiness with the real port and exits 0 on SIGINT/SIGTERM
-    (uvicorn would re-raise the signal after its graceful shutdown)."""
-
-    ready_line = ""
+    ready_line: str | None = None
     #: called (from the signal handler) when SIGINT/SIGTERM arrive, before the shutdown
     on_exit: Callable[[], None] | None = None
 
@@ -132,14 +115,17 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
-        if self.started:
+        if self.started and self.ready_line is not None:
             print(self.ready_line, flush=True)
 
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on accepted sockets whose protocol
+    # says TCP; with protocol 0 Nagle's algorithm held response bodies back ~40 ms
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host.strip("[]"), port))
     sock.listen(2048)
     sock.set_inheritable(True)
@@ -167,23 +153,23 @@ def _announce_when_healthy(sock: socket.socket, settings: ServerSettings, ready_
 
 def _serve_workers(settings: ServerSettings, sock: socket.socket, ready_line: str,
                    log_level: str) -> int:
-    os.environ[WORKER_SETTINGS_ENV] = settings.to_json()
-    config = uvicorn.Config("actors.server.serve:worker_app", factory=True,
-                            workers=settings.workers, log_level=log_level, access_log=False,
-                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, lifespan="off")
-    supervisor = Multiprocess(config, sockets=[sock])
+    fd = sock.fileno()
+    pool = WorkerPool(settings.workers, lambda _index: worker_argv(fd, log_level),
+                      env={**os.environ, WORKER_SETTINGS_ENV: settings.to_json()},
+                      pass_fds=(fd,), grace=GRACEFUL_SHUTDOWN + 2)
+    stop = threading.Event()
+    stop_on_signals(stop)
     announced = threading.Event()
     watcher = threading.Thread(target=_announce_when_healthy, daemon=True,
-                               args=(sock, settings, ready_line, supervisor.should_exit,
-                                     announced))
+                               args=(sock, settings, ready_line, stop, announced))
     watcher.start()
-    supervisor.run()
-    supervisor.should_exit.set()
+    code = pool.run(stop)
+    stop.set()
     watcher.join(timeout=10)
     if not announced.is_set():
         print("actorswarm server: no server worker process became ready", file=sys.stderr)
         return 1
-    return 0
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sock.close()
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, lifespan="off")
-    server = _Server(config)
+    server = ExitingServer(config)
     server.ready_line = ready_line
     server.on_exit = app.state.server.hub.close_soon
     try:

@@ -3,7 +3,10 @@
 Who calls it: the CLI and the embedding API before creating a workflow run. What it sends
 (docs/server-api.md section 3): POST /workflow/bind, POST /workflow/{wf}/bind_arrays, POST
 /workflow/{wf}/bind_tasks in chunks in topological order (upstreams in an earlier chunk or
-earlier in the same one), POST /workflow/{wf}/bind_done. Binding is idempotent: the
+earlier in the same one), POST /workflow/{wf}/bind_done. First it reads the cluster and every
+queue the tasks name (their queue and fallback queues): a queue the server does not have is a
+``WorkflowFileError`` naming the file, the first task that names it and the field, before
+anything is bound (the run could never place those tasks). Binding is idempotent: the
 workflow is identified by its ``workflow_args`` and tasks by name, so binding the same
 definition again returns the same ids (that is how a re-run resumes).
 
@@ -19,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from actors.errors import ConfigError, ProtocolMismatch
+from actors.errors import ConfigError, NotFound, ProtocolMismatch, WorkflowFileError
 from actors.gateway import ArraySpec, Gateway, TaskSpec
 from actors.gateway.types import frozen_map
 from actors.workflow.errors import WorkflowArgsConflict
@@ -27,7 +30,8 @@ from actors.workflow.graph import topological_order
 from actors.workflow.model import TaskDefinition, WorkflowDefinition
 from messages.values import ArrayId, TaskId, WorkflowId
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "BoundWorkflow", "bind", "command_in_directory", "task_specs"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "BoundWorkflow", "bind", "check_queues", "command_in_directory",
+           "queues_named", "task_specs"]
 
 #: Tasks per bind_tasks request.
 DEFAULT_CHUNK_SIZE = 500
@@ -89,6 +93,34 @@ def _require(route: str, answered: Mapping[str, int], names: Sequence[str]) -> N
                                f"{' and more' if len(missing) > 5 else ''}")
 
 
+def queues_named(definition: WorkflowDefinition) -> dict[str, tuple[str, str]]:
+    """Every queue the tasks name, with the first task and field naming it."""
+    named: dict[str, tuple[str, str]] = {}
+    for task in definition.tasks:
+        field = ("resources.queue" if task.resources.queue is not None
+                 else "workflow.default_resources.queue")
+        named.setdefault(definition.resources_for(task).queue or "all", (task.name, field))
+        for i, queue in enumerate(task.fallback_queues):
+            named.setdefault(queue, (task.name, f"fallback_queues[{i}]"))
+    return named
+
+
+def check_queues(definition: WorkflowDefinition, gateway: Gateway, cluster_name: str) -> None:
+    """A ConfigError for an unknown cluster; a WorkflowFileError for an unknown queue."""
+    try:
+        cluster_id = gateway.get_cluster(cluster_name).cluster_id
+    except NotFound as exc:
+        raise ConfigError(f"the server has no cluster {cluster_name!r} to run the tasks "
+                          "on") from exc
+    for queue, (task, field) in sorted(queues_named(definition).items()):
+        try:
+            gateway.get_queue(cluster_id, queue)
+        except NotFound as exc:
+            raise WorkflowFileError(f"queue {queue!r} does not exist on cluster "
+                                    f"{cluster_name!r}", path=definition.source, task=task,
+                                    field=field) from exc
+
+
 def bind(definition: WorkflowDefinition, gateway: Gateway, cluster_name: str, *,
          chunk_size: int = DEFAULT_CHUNK_SIZE, user: str | None = None,
          in_directory: bool = True) -> BoundWorkflow:
@@ -100,6 +132,7 @@ def bind(definition: WorkflowDefinition, gateway: Gateway, cluster_name: str, *,
     """
     if chunk_size < 1:
         raise ConfigError(f"bind: chunk_size must be at least 1, got {chunk_size}")
+    check_queues(definition, gateway, cluster_name)
     binding = gateway.bind_workflow(definition.name, definition.workflow_args,
                                     definition.max_concurrently_running, user)
     wf = binding.workflow_id

@@ -37,10 +37,18 @@ from actors.workflow.model import (
     WorkflowDefinition,
 )
 
-__all__ = ["MAX_NAME_LENGTH", "build_definition", "derive_workflow_args", "parse_resources"]
+__all__ = ["MAX_ATTEMPTS", "MAX_COMMAND_LENGTH", "MAX_INT", "MAX_NAME_LENGTH",
+           "build_definition", "derive_workflow_args", "parse_resources"]
 
 #: Longest task, array or workflow name accepted (a database column bound).
 MAX_NAME_LENGTH = 255
+#: Largest count or limit (the state server's columns are 32-bit integers).
+MAX_INT = 2**31 - 1
+#: Most attempts a task may have (the state server's bound, docs/server-api.md section 3).
+MAX_ATTEMPTS = 1000
+#: Longest command: the server's 1,000,000 characters, less room for the ``cd`` into the
+#: workflow's directory that binding puts in front of it.
+MAX_COMMAND_LENGTH = 1_000_000 - 8192
 
 _TOP_KEYS = ("arrays", "tasks", "workflow")
 _WORKFLOW_KEYS = ("default_max_attempts", "default_resources", "max_concurrently_running",
@@ -85,11 +93,25 @@ class _Checker:
                             f"{value[:40]!r}", task, field)
         return value
 
-    def integer(self, value: Any, task: str | None, field: str, minimum: int) -> int:
+    def integer(self, value: Any, task: str | None, field: str, minimum: int,
+                maximum: int = MAX_INT) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(f"expected an integer, got {_kind(value)}", task, field)
         if value < minimum:
             raise self.fail(f"must be at least {minimum}, got {value}", task, field)
+        if value > maximum:
+            raise self.fail(f"must be at most {maximum}, got {value}", task, field)
+        return value
+
+    def text(self, value: Any, task: str | None, field: str, maximum: int) -> str:
+        """A non-blank string without NUL of at most ``maximum`` characters."""
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"expected a non-empty string, got {_kind(value)}", task, field)
+        if "\x00" in value:
+            raise self.fail("must not contain NUL (\\x00) characters", task, field)
+        if len(value) > maximum:
+            raise self.fail(f"must be at most {maximum} characters, got {len(value)}", task,
+                            field)
         return value
 
     def names(self, value: Any, task: str | None, field: str) -> tuple[str, ...]:
@@ -158,16 +180,15 @@ def _task(check: _Checker, raw: Any, index: int,
     check.keys(table, _TASK_KEYS, name, "")
     if "command" not in table:
         raise check.fail("a task needs a command", name, "command")
-    command = table["command"]
-    if not isinstance(command, str) or not command.strip():
-        raise check.fail(f"expected a non-empty string, got {_kind(command)}", name, "command")
+    command = check.text(table["command"], name, "command", MAX_COMMAND_LENGTH)
     return TaskDefinition(
         name=name,
         command=command,
         upstream=check.names(table.get("upstream", ()), name, "upstream"),
         array=check.name(table.get("array", DEFAULT_ARRAY), name, "array"),
         max_attempts=(None if table.get("max_attempts") is None
-                      else check.integer(table["max_attempts"], name, "max_attempts", 1)),
+                      else check.integer(table["max_attempts"], name, "max_attempts", 1,
+                                         MAX_ATTEMPTS)),
         resources=check.resources(table.get("resources", {}), name, "resources"),
         resource_scales=(None if table.get("resource_scales") is None
                          else check.scales(table["resource_scales"], name, "resource_scales")),
@@ -251,9 +272,8 @@ def build_definition(raw: Mapping[str, Any], *, path: str | None, directory: str
         arrays[DEFAULT_ARRAY] = ArrayDefinition(DEFAULT_ARRAY)
     task_tuple = tuple(tasks)
     args = wf.get("workflow_args")
-    if args is not None and (not isinstance(args, str) or not args.strip()):
-        raise check.fail(f"expected a non-empty string, got {_kind(args)}", None,
-                         "workflow.workflow_args")
+    if args is not None:
+        args = check.text(args, None, "workflow.workflow_args", 100_000)
     return WorkflowDefinition(
         name=name,
         directory=directory,
@@ -266,7 +286,7 @@ def build_definition(raw: Mapping[str, Any], *, path: str | None, directory: str
             "workflow.max_concurrently_running", 0),
         default_max_attempts=check.integer(
             wf.get("default_max_attempts", BUILTIN_MAX_ATTEMPTS), None,
-            "workflow.default_max_attempts", 1),
+            "workflow.default_max_attempts", 1, MAX_ATTEMPTS),
         default_resources=check.resources(wf.get("default_resources", {}), None,
                                           "workflow.default_resources"),
         source=path,

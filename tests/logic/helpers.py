@@ -56,6 +56,8 @@ def check_invariants(state: SwarmState) -> None:
     assert max(entries.values(), default=0) <= 1, "a task has two ready-queue entries"
     stages = Counter(rec.stage for rec in state.tasks.values())
     assert stages[Stage.READY] == state.n_ready
+    per_array = Counter(rec.array_id for rec in state.tasks.values() if rec.stage is Stage.READY)
+    assert {a: n for a, n in state.ready_by_array.items() if n} == dict(per_array)
     assert stages[Stage.IN_FLIGHT] == state.n_in_flight
     in_queue = {id(rec) for rec in state.ready}
     active_by_array: Counter[ArrayId] = Counter()

@@ -13,6 +13,7 @@ import pytest
 PURE = [
     "actors.resources",
     "actors.orchestrator.state",
+    "actors.orchestrator.values",
     "actors.orchestrator.logic",
     "actors.orchestrator.rows",
     "actors.scheduler.planner",

@@ -93,6 +93,9 @@ def apply_reports(tx: Tx, reports: Sequence[Report],
         rows = load_instances(tx, [r.ti_id for r in reports])
     ti_updates: dict[int, dict[str, Any]] = {}
     task_updates: dict[int, dict[str, Any]] = {}
+    by_task: dict[int, list[InstanceRow]] = {}  # a task may appear through several instances
+    for loaded in rows.values():
+        by_task.setdefault(loaded.task_id, []).append(loaded)
     for rep in reports:
         row = rows[rep.ti_id]
         step = fsm.instance_step(row.status, rep.target, row.task_status, row.attempts,
@@ -107,9 +110,8 @@ def apply_reports(tx: Tx, reports: Sequence[Report],
             upd["status_date"] = tx.now
         if step.task_status != row.task_status:
             row.task_status = step.task_status
-            for other in rows.values():  # the same task may appear through another instance
-                if other.task_id == row.task_id:
-                    other.task_status = step.task_status
+            for other in by_task[row.task_id]:
+                other.task_status = step.task_status
             task_updates[row.task_id] = {"id": row.task_id, "status": step.task_status.value,
                                          "status_date": tx.now}
             tx.touched.add(row.workflow_id)

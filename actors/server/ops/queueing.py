@@ -2,7 +2,11 @@
 
 ``queue_task_batch`` moves only G/A tasks to Q (attempts + 1, one new Q instance each) in
 one UPDATE and one INSERT; ``claim`` hands the oldest Q instances of a run to its distributor
-(Q → I for instance and task) in one SELECT plus the bulk report.
+(Q → I for instance and task) in one SELECT plus the bulk report. Instances of the run still in
+I were claimed by a request whose answer never arrived (a read timeout while the server was
+frozen, then a retry). A run's only distributor, which launches and reports everything it
+claimed before it claims again, asks for them with ``include_unlaunched``: ``claim`` then
+hands them out again first instead of stranding them in I. Without it claims are disjoint.
 
 Concurrency (several server processes on PostgreSQL): ``queue_task_batch`` holds the run row
 ``FOR SHARE`` (a run being replaced or resumed queues nothing), locks the tasks in id order,
@@ -91,24 +95,28 @@ def queue_task_batch(tx: Tx, array_id: int, task_ids: Sequence[int], task_resour
     return by_status
 
 
-def claim(tx: Tx, wfr_id: int, max_instances: int) -> dict[str, Any]:
-    """Hand up to ``max_instances`` oldest Q instances of the run to its distributor (→ I)."""
+def claim(tx: Tx, wfr_id: int, max_instances: int,
+          include_unlaunched: bool = False) -> dict[str, Any]:
+    """Hand up to ``max_instances`` oldest Q instances of the run to its distributor (→ I);
+    with ``include_unlaunched``, the run's instances still in I first (they stay I)."""
     run = require_row(tx.conn, workflow_run, wfr_id, "workflow run", ("id", "status"))
     if run.status not in fsm.CLAIMABLE_RUN_STATUSES or max_instances <= 0:
         return {"run_status": run.status, "task_instances": []}
-    ids = tx.conn.execute(
-        select(task_instance.c.id)
-        .where(task_instance.c.workflow_run_id == wfr_id,
-               task_instance.c.status == fsm.InstanceStatus.QUEUED.value)
-        .order_by(task_instance.c.id).limit(max_instances)
-        .with_for_update(skip_locked=True)).scalars().all()
-    locked = load_instances(tx, ids)
-    # only instances still Q under our lock are ours (SKIP LOCKED already ensures it)
-    ids = [i for i in ids if locked[i].status == fsm.InstanceStatus.QUEUED]
+    stranded = _instances_in(tx, wfr_id, fsm.InstanceStatus.INSTANTIATED,
+                             max_instances) if include_unlaunched else []
+    fresh = _instances_in(tx, wfr_id, fsm.InstanceStatus.QUEUED,
+                          max_instances - len(stranded)) if len(stranded) < max_instances else []
+    locked = load_instances(tx, [*stranded, *fresh])
+    # only instances still I/Q under our lock are ours (SKIP LOCKED already ensures it)
+    stranded = [i for i in stranded if locked[i].status == fsm.InstanceStatus.INSTANTIATED]
+    fresh = [i for i in fresh if locked[i].status == fsm.InstanceStatus.QUEUED]
+    after = dict.fromkeys(stranded, fsm.InstanceStatus.INSTANTIATED)
+    if fresh:
+        after.update(apply_reports(
+            tx, [Report(i, fsm.InstanceStatus.INSTANTIATED) for i in fresh], locked))
+    ids = sorted(after)
     if not ids:
         return {"run_status": run.status, "task_instances": []}
-    after = apply_reports(tx, [Report(i, fsm.InstanceStatus.INSTANTIATED) for i in ids],
-                          locked)
     rows: list[Any] = []
     for part in chunks(ids):
         rows.extend(tx.conn.execute(
@@ -128,3 +136,13 @@ def claim(tx: Tx, wfr_id: int, max_instances: int) -> dict[str, Any]:
                 "attempt": r.attempt}
                for r in rows if after[r.id] == fsm.InstanceStatus.INSTANTIATED]
     return {"run_status": run.status, "task_instances": claimed}
+
+
+def _instances_in(tx: Tx, wfr_id: int, status: fsm.InstanceStatus, limit: int) -> list[int]:
+    """Up to ``limit`` oldest instances of the run in ``status``, locked (others skipped)."""
+    return list(tx.conn.execute(
+        select(task_instance.c.id)
+        .where(task_instance.c.workflow_run_id == wfr_id,
+               task_instance.c.status == status.value)
+        .order_by(task_instance.c.id).limit(limit)
+        .with_for_update(skip_locked=True)).scalars().all())

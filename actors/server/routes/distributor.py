@@ -40,7 +40,8 @@ def started(workflow_run_id: PathId, state: StateDep,
 @router.post("/distributor/{workflow_run_id}/claim")
 def claim(workflow_run_id: PathId, body: ClaimBody, state: StateDep) -> dict[str, Any]:
     """Up to ``max`` oldest Q instances of the run, moved to I."""
-    return state.db.transact(queueing.claim, workflow_run_id, body.max)
+    return state.db.transact(queueing.claim, workflow_run_id, body.max,
+                            body.include_unlaunched)
 
 
 @router.post("/distributor/{workflow_run_id}/launched")
