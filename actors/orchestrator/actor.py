@@ -30,12 +30,11 @@ from actors.common import make_gateway, require_init
 from actors.errors import ActorswarmError, ConfigError
 from actors.orchestrator import logic
 from actors.orchestrator.convert import (
-    edges_of,
+    LoadedWorkflow,
     progress_of,
     queue_tasks_messages,
     real_changes,
     resource_set_of,
-    row_of,
     statuses_of,
     wire_result,
 )
@@ -59,12 +58,10 @@ from messages.runtime import ChildExited, ChildRestarted, ChildStarted, Supervis
 from messages.scheduler import BatchFailed, BatchQueued
 from messages.swarm import HEARTBEAT, SCHEDULER, SYNCHRONIZER
 from messages.synchronizer import (
-    EdgeRow,
     LimitsChanged,
     LoadWorkflow,
     SyncLegFailed,
     SyncNow,
-    TaskRowSpec,
     TaskStatusesChanged,
     WorkflowLoaded,
     WorkflowRows,
@@ -105,8 +102,7 @@ class OrchestratorActor(Actor):
                                       fail_after_n_executions=cfg.run.fail_after_n_executions,
                                       server_outage_limit=cfg.server_outage_limit)
         self.subscribers: list[str] = list(init.subscribers)
-        self.rows: list[TaskRowSpec] = []
-        self.edges: list[EdgeRow] = []
+        self.loading = LoadedWorkflow()  # WorkflowRows chunks, converted as they come
         self.state: SwarmState | None = None
         self.machine: logic.RunMachine | None = None
         self.in_flight: set[int] = set()
@@ -142,9 +138,9 @@ class OrchestratorActor(Actor):
             case ServerStatusChanged(status=status):
                 self._step(lambda m, s, now: logic.on_server_status(m, s, status, now,
                                                                     self.policy))
-            case WorkflowRows(tasks=tasks, edges=edges):
-                self.rows.extend(tasks)
-                self.edges.extend(edges)
+            case WorkflowRows():
+                if self.state is None:
+                    self.loading.add(message)
             case WorkflowLoaded():
                 self._on_loaded(message)
             case _Tick():
@@ -181,19 +177,16 @@ class OrchestratorActor(Actor):
     def _on_loaded(self, loaded: WorkflowLoaded) -> None:
         if self.state is not None:
             return  # a repeated load after a synchronizer restart: already running
-        rows = [row_of(r) for r in {r.task_id: r for r in self.rows}.values()]  # no repeats
-        tasks = [logic.bound_task_from_row(r) for r in rows]
+        loading, self.loading = self.loading, LoadedWorkflow()
         queues = {(q.cluster_name, q.queue_name):
                   QueueLimits.from_params(q.cluster_name, q.queue_name, dict(q.params))
                   for q in loaded.queues}
         elsewhere = max(0, loaded.total_tasks - loaded.num_tasks) if loaded.total_tasks >= 0 else 0
         self.state, _fringe = SwarmState.build(
-            tasks, logic.downstream_from_edges(
-                edges_of(e) for e in {e.task_id: e for e in self.edges}.values()), queues=queues,
-            workflow_limit=loaded.max_concurrently_running,
-            array_limits=logic.array_limits_from_rows(rows),
+            loading.tasks.values(), loading.downstream(), queues=queues,
+            workflow_limit=loaded.max_concurrently_running, array_limits=loading.array_limits,
             previously_complete_elsewhere=elsewhere)
-        self.rows, self.edges = [], []
+        del loading
         machine, effects = logic.start_run(self.state, self.swarm.held_status, self.now(),
                                            self.policy)
         self.machine = attrs.evolve(machine, started_at=self.swarm.started_at)
@@ -261,7 +254,7 @@ class OrchestratorActor(Actor):
                 self.state.release([TaskId(t) for t in lost])
                 self._schedule()
             elif event.name == SYNCHRONIZER and self.state is None:
-                self.rows, self.edges = [], []  # it died loading: load again from the start
+                self.loading = LoadedWorkflow()  # it died loading: load again from the start
                 self.tell(SYNCHRONIZER, LoadWorkflow())
             elif event.name == SYNCHRONIZER and self.state is not None:
                 arrays = tuple(int(a) for a in self.state.active_by_array)

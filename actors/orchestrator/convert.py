@@ -11,15 +11,17 @@ from typing import Any
 from actors.gateway.types import TaskEdges, TaskRow
 from actors.orchestrator import logic
 from actors.orchestrator.state import ReadyTask, SwarmState
-from actors.resources import ResourceSet
+from actors.orchestrator.values import BoundTask
+from actors.resources import ResourcePolicy, ResourceSet
 from messages.orchestrator import ErrorInfo, OrchestratorResult, Progress
 from messages.scheduler import QueueTasks, Resources, TaskGroup
 from messages.swarm import SwarmInit
-from messages.synchronizer import EdgeRow, TaskRowSpec
+from messages.synchronizer import EdgeRow, TaskRowSpec, WorkflowRows
 from messages.values import ArrayId, RunStatus, TaskId, TaskStatus
 
 __all__ = [
     "CHUNK",
+    "LoadedWorkflow",
     "edges_of",
     "progress_of",
     "queue_tasks_messages",
@@ -43,6 +45,45 @@ def row_of(spec: TaskRowSpec) -> TaskRow:
                    requested_resources=dict(spec.requested_resources),
                    cluster_name=spec.cluster_name, queue_name=spec.queue_name,
                    array_max_concurrently_running=spec.array_max_concurrently_running)
+
+
+class LoadedWorkflow:
+    """What the orchestrator keeps of the synchronizer's ``WorkflowRows`` chunks while loading.
+
+    Each chunk is converted at once into compact ``BoundTask`` values (the message is then
+    dropped); tasks with the same resources share one ``ResourceSet`` and ``ResourcePolicy``
+    (validated once); a chunk sent again (a restarted synchronizer) replaces, never adds.
+    """
+
+    def __init__(self) -> None:
+        self.tasks: dict[TaskId, BoundTask] = {}
+        self.array_limits: dict[ArrayId, int] = {}
+        self.node_of: dict[int, TaskId] = {}
+        self.down_nodes: dict[TaskId, tuple[int, ...]] = {}
+        self._shared: dict[tuple[Any, ...], tuple[ResourceSet, ResourcePolicy]] = {}
+
+    def add(self, rows: WorkflowRows) -> None:
+        """Take one chunk; a task with invalid resources raises ResourceError naming it."""
+        for spec in rows.tasks:
+            key = (spec.cluster_name, spec.queue_name, spec.requested_resources,
+                   spec.resource_scales, spec.fallback_queues)
+            shared = self._shared.get(key)
+            if shared is None:
+                bound = logic.bound_task_from_row(row_of(spec))
+                shared = self._shared[key] = (bound.resources, bound.policy)
+            task_id, array_id = TaskId(spec.task_id), ArrayId(spec.array_id)
+            self.tasks[task_id] = BoundTask(task_id, array_id, spec.status, spec.max_attempts,
+                                            shared[0], shared[1])
+            self.array_limits[array_id] = spec.array_max_concurrently_running
+        for edge in rows.edges:
+            self.node_of[edge.node_id] = TaskId(edge.task_id)
+            self.down_nodes[TaskId(edge.task_id)] = edge.downstream_node_ids
+
+    def downstream(self) -> dict[TaskId, tuple[TaskId, ...]]:
+        """Upstream task id -> downstream task ids (nodes of tasks not loaded, i.e. D, dropped)."""
+        node_of = self.node_of
+        return {task_id: tuple(node_of[n] for n in nodes if n in node_of)
+                for task_id, nodes in self.down_nodes.items() if nodes}
 
 
 def edges_of(edge: EdgeRow) -> TaskEdges:

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from actors.errors import ConfigError
-from actors.orchestrator.values import BoundTask, ReadyTask, UpdateOutcome, Collect
+from actors.orchestrator.values import BoundTask, Collect, ReadyTask, UpdateOutcome
 from actors.resources import (
     QueueKey,
     QueueLimits,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,3 +47,34 @@ def test_real_changes_are_exactly_the_status_differences(update: dict[int, TaskS
     assert all(t in old for t in changes)
     assert changes == {t: state.tasks[TaskId(t)].status for t in before
                        if state.tasks[TaskId(t)].status is not old[t]}
+
+
+def _spec(task_id: int, memory: float = 1.0, cluster: str | None = "c") -> Any:
+    from messages.synchronizer import TaskRowSpec
+    from messages.values import TaskStatus
+
+    return TaskRowSpec(task_id, 1, TaskStatus.REGISTERING, 3, (), (),
+                       (("memory", memory), ("queue", "all")), cluster, "all", 7)
+
+
+def test_loaded_workflow_shares_resources_replaces_repeats_and_maps_edges() -> None:
+    from actors.orchestrator.convert import LoadedWorkflow
+    from messages.synchronizer import EdgeRow, WorkflowRows
+
+    lw = LoadedWorkflow()
+    lw.add(WorkflowRows((_spec(1), _spec(2), _spec(3, memory=2.0)),
+                        (EdgeRow(1, 11, (12, 99)), EdgeRow(2, 12, ()), EdgeRow(3, 13, (11,)))))
+    lw.add(WorkflowRows((_spec(2),), (EdgeRow(2, 12, ()),)))  # the same chunk again
+    assert sorted(lw.tasks) == [1, 2, 3]
+    assert lw.tasks[1].resources is lw.tasks[2].resources  # one value for equal resources
+    assert lw.tasks[3].resources.memory == 2.0 and lw.array_limits == {1: 7}
+    assert lw.downstream() == {1: (2,), 3: (1,)}  # node 99 is a task not loaded (D): dropped
+
+
+def test_loaded_workflow_names_a_task_with_invalid_resources() -> None:
+    from actors.orchestrator.convert import LoadedWorkflow
+    from actors.resources import ResourceError
+    from messages.synchronizer import WorkflowRows
+
+    with pytest.raises(ResourceError, match="task 5"):
+        LoadedWorkflow().add(WorkflowRows((_spec(5, cluster=None),), ()))
