@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from actors.errors import ConfigError, GatewayError, NotFound, ServerUnavailable
 from actors.gateway import ActiveRunExists, Gateway, RetryPolicy, RunRefused, RunSummary
 from actors.workflow import WorkflowDefinition, bind, load_workflow
-from actors.workflow.binding import BoundWorkflow
+from actors.workflow.binding import BoundWorkflow, check_queues
 from messages.orchestrator import ErrorInfo, OrchestratorResult
 from messages.values import FINAL_RUN_STATUSES, RunStatus
 
@@ -59,7 +59,9 @@ def load_definition(request: object) -> WorkflowDefinition | None:
 
 def bind_definition(definition: WorkflowDefinition, gateway: Gateway,
                     cluster: str) -> BoundWorkflow:
-    """Bind the workflow on the server (idempotent: a re-run finds the same workflow)."""
+    """Check the queues the tasks name, then bind the workflow on the server (idempotent: a
+    re-run finds the same workflow)."""
+    check_queues(definition, gateway, cluster)
     return bind(definition, gateway, cluster)
 
 

@@ -6,7 +6,8 @@ seconds, the first beat one interval after start.
 Heartbeat -> orchestrator: ``ServerStatusChanged`` (tell) only when the server answers a beat
 with a status different from the one held (how resume/stop requests reach the swarm).
 ``HeartbeatFailed`` reports a beat that could not reach the server; it is retried at the next
-tick and never ends the run by itself.
+tick. ``silent_for`` says how long the server has not answered a beat; the orchestrator ends
+the run when that exceeds its ``server_outage_limit``.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ class ServerStatusChanged:
 @message("heartbeat.HeartbeatFailed")
 @attrs.frozen
 class HeartbeatFailed:
-    """Heartbeat -> orchestrator: a beat failed (``consecutive`` in a row); informational."""
+    """Heartbeat -> orchestrator: a beat failed (``consecutive`` in a row); the server has not
+    answered a beat for ``silent_for`` seconds (since the first failed beat was sent)."""
 
     error_type: str
     error: str
     consecutive: int
+    silent_for: float = 0.0

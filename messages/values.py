@@ -12,8 +12,8 @@ from typing import NewType
 
 __all__ = [
     "ACTIVE_TASK_STATUSES",
-    "ArrayId",
     "FINAL_RUN_STATUSES",
+    "ArrayId",
     "RunStatus",
     "TaskId",
     "TaskInstanceId",

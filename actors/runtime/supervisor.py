@@ -200,9 +200,17 @@ class Supervisor:
                 raise RuntimeFailure("process mode needs a node with a run directory")
             proc = start_actor_process(spec, self.node.rundir, self.log_dir)
         with self._lock:
-            self._procs[name] = proc
-            self._pids[name] = proc.pid
-            self._last_pong[name] = time.monotonic()
+            stopping = self._stopping
+            if not stopping:
+                self._procs[name] = proc
+                self._pids[name] = proc.pid
+                self._last_pong[name] = time.monotonic()
+        if stopping:  # stop() began while it started (a restart racing the end of a run)
+            proc.stopping = True
+            proc.signal(signal.SIGKILL)
+            proc.wait(5.0)
+            proc.close()
+            raise RuntimeFailure(f"{name} started while the supervisor was stopping")
         if self._wake_w >= 0:
             os.write(self._wake_w, b"x")
 
@@ -356,6 +364,8 @@ class Supervisor:
             try:
                 self._start_child(name)
             except RuntimeFailure as exc:
+                if self._stopping:
+                    return  # the supervisor stops everything anyway
                 log.error("restart of %s failed: %s", name, exc)
                 self._child_gone(name, pid, None, None, "restart failed")
                 return

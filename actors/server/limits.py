@@ -89,7 +89,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except Exception:  # noqa: BLE001 - only a cut body's aftermath is answered here
+        except Exception:  # only a cut body's aftermath is answered here
             if not over or started:
                 raise
         if over and not started:

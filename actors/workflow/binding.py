@@ -3,10 +3,11 @@
 Who calls it: the CLI and the embedding API before creating a workflow run. What it sends
 (docs/server-api.md section 3): POST /workflow/bind, POST /workflow/{wf}/bind_arrays, POST
 /workflow/{wf}/bind_tasks in chunks in topological order (upstreams in an earlier chunk or
-earlier in the same one), POST /workflow/{wf}/bind_done. First it reads the cluster and every
-queue the tasks name (their queue and fallback queues): a queue the server does not have is a
-``WorkflowFileError`` naming the file, the first task that names it and the field, before
-anything is bound (the run could never place those tasks). Binding is idempotent: the
+earlier in the same one), POST /workflow/{wf}/bind_done. ``check_queues`` (called first by the
+composition root) reads the cluster and every queue the tasks name (their queue and fallback
+queues): a queue the server does not have is a ``WorkflowFileError`` naming the file, the
+first task that names it and the field, before anything is bound (the run could never place
+those tasks, and an unknown fallback queue broke the synchronizer's load). Binding is idempotent: the
 workflow is identified by its ``workflow_args`` and tasks by name, so binding the same
 definition again returns the same ids (that is how a re-run resumes).
 
@@ -132,7 +133,6 @@ def bind(definition: WorkflowDefinition, gateway: Gateway, cluster_name: str, *,
     """
     if chunk_size < 1:
         raise ConfigError(f"bind: chunk_size must be at least 1, got {chunk_size}")
-    check_queues(definition, gateway, cluster_name)
     binding = gateway.bind_workflow(definition.name, definition.workflow_args,
                                     definition.max_concurrently_running, user)
     wf = binding.workflow_id
