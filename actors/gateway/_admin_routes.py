@@ -107,12 +107,15 @@ class AdminRoutes(GatewayBase):
     def create_workflow_run(self, workflow_id: int, *, resume: bool = False,
                             user: str | None = None, jobmon_version: str | None = None,
                             next_report_increment: float = DEFAULT_RUN_REPORT_INCREMENT,
-                            reset_running_jobs: bool = True) -> WorkflowRunCreated:
+                            reset_running_jobs: bool = True,
+                            request_key: str | None = None) -> WorkflowRunCreated:
         """POST /workflow_run: a new run in B; ``ActiveRunExists`` if one is still active.
 
         ``user`` defaults to the login name; a Jobmon server also needs ``jobmon_version`` and
         ``next_report_increment`` and leaves the run in L, so it is then moved to B here.
-        ``reset_running_jobs=False`` (a hot resume) keeps tasks in R running.
+        ``reset_running_jobs=False`` (a hot resume) keeps tasks in R running. ``request_key``
+        (our server only) makes the POST safe to retry: every attempt of this call sends the
+        same key, and a repeat is answered with the run the first attempt created.
         """
         body: dict[str, Any] = {"workflow_id": workflow_id, "resume": resume,
                                 "user": user or _login_name(),
@@ -120,6 +123,8 @@ class AdminRoutes(GatewayBase):
                                 "next_report_increment": next_report_increment}
         if not reset_running_jobs:
             body["reset_running_jobs"] = False
+        if request_key is not None:
+            body["request_key"] = request_key
         created = self._call("POST", "/workflow_run", compat.parse_run_created, body=body)
         if compat.run_needs_bound(created):
             status = self._call("PUT", f"/workflow_run/{created.workflow_run_id}/update_status",

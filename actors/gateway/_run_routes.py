@@ -16,6 +16,7 @@ ask what kind of server they talk to:
 from __future__ import annotations
 
 import threading
+import uuid
 
 from actors.errors import NotFound
 from actors.gateway import compat
@@ -87,9 +88,13 @@ class RunRoutes(AdminRoutes):
         """A new run in B with every unfinished task reset to G, the way the server expects.
 
         ``reset_running_jobs=False`` (hot resume) keeps tasks in R. Raises ``RunRefused`` (or
-        its ``ActiveRunExists``) when the server will not open a run.
+        its ``ActiveRunExists``) when the server will not open a run. On a server that keys
+        run creation (ours) the POST carries a fresh ``request_key``, so a retry after a lost
+        answer gets the same run rather than a 409.
         """
-        if not self.dialect().resets_tasks_on_create:
+        dialect = self.dialect()
+        if not dialect.resets_tasks_on_create:
             self.set_resume_state(workflow_id, reset_if_running=reset_running_jobs)
+        key = uuid.uuid4().hex if dialect.keys_run_creation else None
         return self.create_workflow_run(workflow_id, resume=resume,
-                                        reset_running_jobs=reset_running_jobs)
+                                        reset_running_jobs=reset_running_jobs, request_key=key)

@@ -86,14 +86,18 @@ class Dialect:
     otherwise the client resets them first with POST /task/{wf}/set_resume_state (Jobmon).
     ``lists_runs``: GET /workflow/{wf}/status lists the runs (ours); otherwise only GET
     /workflow/{wf}/is_resumable says whether one is alive (Jobmon).
+    ``keys_run_creation``: POST /workflow_run takes a ``request_key`` and answers a repeated
+    key with the run it created (ours), so the POST is safe to retry.
     """
 
     name: str
     resets_tasks_on_create: bool
     lists_runs: bool
+    keys_run_creation: bool = False
 
 
-OURS = Dialect("actorswarm", resets_tasks_on_create=True, lists_runs=True)
+OURS = Dialect("actorswarm", resets_tasks_on_create=True, lists_runs=True,
+               keys_run_creation=True)
 JOBMON = Dialect("jobmon", resets_tasks_on_create=False, lists_runs=False)
 
 

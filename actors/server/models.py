@@ -55,6 +55,7 @@ Text255 = Annotated[str, Field(max_length=255), AfterValidator(_no_nul)]
 # free text from a program's output (stderr tails): NUL, which PostgreSQL cannot store in a
 # text column, becomes U+FFFD instead of refusing the report
 Output = Annotated[str, Field(max_length=1_000_000), AfterValidator(_replace_nul)]
+RequestKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Increment = Annotated[float, Field(ge=0, le=10**7, allow_inf_nan=False)]
 RunLetter = Literal["G", "L", "B", "I", "O", "R", "D", "E", "S", "C", "H", "T", "A"]
 
@@ -163,6 +164,8 @@ class CreateRunBody(_Body):
     resume: bool = False
     reset_running_jobs: bool = True
     next_report_increment: Increment | None = None
+    #: picked by the client once per logical request: a repeat gets the run already created
+    request_key: RequestKey | None = None
 
 
 class ClaimBody(_Body):

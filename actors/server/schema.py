@@ -153,7 +153,10 @@ workflow_run = Table(
     Column("status_date", DateTime, nullable=False),
     Column("created_date", DateTime, nullable=False),
     Column("heartbeat_date", DateTime, nullable=False),
+    # set by a client that may repeat POST /workflow_run (see ops.runs.create_run)
+    Column("request_key", String(64), nullable=True),
     Index("ix_workflow_run_workflow", "workflow_id", "status"),
+    Index("uq_workflow_run_request_key", "workflow_id", "request_key", unique=True),
     Index("uq_workflow_run_one_active", "workflow_id", unique=True,
           postgresql_where=text(ACTIVE_RUN_SQL), sqlite_where=text(ACTIVE_RUN_SQL)),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from actors.errors import NotFound, RequestRejected
@@ -22,6 +23,41 @@ def _bind_chain(gateway: Gateway, tmp_path: Path) -> tuple[int, int, dict[str, i
     wf.add_task("b", "true", upstream=[a])
     bound = bind(wf.definition(tmp_path), gateway, "local")
     return bound.workflow_id, bound.dag_id, dict(bound.task_ids), bound.array_ids["default"]
+
+
+class _LoseFirstRunAnswer(httpx.HTTPTransport):
+    """Sends every request to the server, but loses the answer to the first POST
+    /workflow_run (a read timeout after the server committed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[bytes] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/workflow_run"):
+            self.bodies.append(request.content)
+            if len(self.bodies) == 1:
+                response.close()
+                raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+def test_a_retried_run_creation_gets_the_run_its_lost_answer_created(tmp_path: Path) -> None:
+    transport = _LoseFirstRunAnswer()
+    with running_server(tmp_path) as url, Gateway(
+            GatewayConfig(base_url=url, retry=RetryPolicy(max_attempts=3, initial_backoff=0.01)),
+            transport=transport) as gateway:
+        wf, *_ = _bind_chain(gateway, tmp_path)
+        run = gateway.open_workflow_run(wf)
+        assert len(transport.bodies) == 2 and transport.bodies[0] == transport.bodies[1]
+        assert b"request_key" in transport.bodies[0]
+        assert run.status is RunStatus.BOUND
+        runs = gateway.workflow_status(wf).runs
+        assert [int(r.workflow_run_id) for r in runs] == [run.workflow_run_id]
+        # a new logical request (a new key) is refused while that run is active
+        with pytest.raises(ActiveRunExists):
+            gateway.open_workflow_run(wf)
 
 
 def test_swarm_routes_against_the_real_server(tmp_path: Path) -> None:

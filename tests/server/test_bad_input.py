@@ -146,6 +146,11 @@ def _cases(w: dict[str, Any]) -> list[tuple[str, str, Any, int, str]]:
         ("POST", f"/workflow/{wf}/bind_tasks", {"tasks": [task, task]}, 422, "tasks"),
         # conflicts, routes, methods
         ("POST", "/workflow_run", {"workflow_id": wf}, 409, "workflow_id"),
+        ("POST", "/workflow_run", {"workflow_id": wf, "request_key": "a b"}, 422,
+         "request_key"),
+        ("POST", "/workflow_run", {"workflow_id": wf, "request_key": "k" * 65}, 422,
+         "request_key"),
+        ("POST", "/workflow_run", {"workflow_id": wf, "request_key": 7}, 422, "request_key"),
         ("GET", "/no/such/route", None, 404, "/api/v3/no/such/route"),
         ("DELETE", f"/workflow_run/{wfr}/update_status", None, 405,
          f"/api/v3/workflow_run/{wfr}/update_status"),

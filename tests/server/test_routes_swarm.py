@@ -13,6 +13,7 @@ from tests.server.helpers import (
     claim_launch,
     queue,
     run_status,
+    snapshot,
     start_run,
     task_statuses,
 )
@@ -309,6 +310,28 @@ def test_second_run_conflicts_until_old_one_is_reaped(client: TestClient,
     clock.advance(94)  # the old swarm stopped heartbeating (default report-by 93 s)
     new = start_run(client, ids)
     assert run_status(client, ids, wfr) == "E" and run_status(client, ids, new) == "I"
+
+
+def test_a_repeated_request_key_gets_the_run_it_created(client: TestClient, db_url: str,
+                                                        clock: FakeClock) -> None:
+    """A client that lost the answer to POST /workflow_run sends it again with the same key:
+    it gets the same run, and nothing changes; another key still meets the 409."""
+    ids = bind_dag(client, CHAIN)
+    wfr = start_run(client, ids, request_key="k-1")
+    before = snapshot(db_url)
+    clock.advance(5)
+    again = client.post("/workflow_run", json={"workflow_id": ids["workflow_id"],
+                                               "request_key": "k-1"})
+    assert again.status_code == 200
+    assert again.json() == {"workflow_run_id": wfr, "status": run_status(client, ids, wfr)}
+    assert snapshot(db_url) == before
+    other = client.post("/workflow_run", json={"workflow_id": ids["workflow_id"],
+                                               "request_key": "k-2"})
+    assert other.status_code == 409
+    assert other.json()["error"]["active_workflow_run_id"] == wfr
+    # the key belongs to one workflow: the same key on another workflow opens a run there
+    ids2 = bind_dag(client, CHAIN, args="wf-2")
+    assert start_run(client, ids2, request_key="k-1") != wfr
 
 
 def test_run_needs_bind_done(client: TestClient) -> None:

@@ -26,7 +26,7 @@ from actors.server.errors import ServerConfigError
 
 __all__ = ["HEAD", "MIGRATION_LOCK_KEY", "current_revision", "ensure_schema", "upgrade"]
 
-HEAD = "0002"
+HEAD = "0003"
 BASELINE = "0001"
 MIGRATION_LOCK_KEY = 0x61637473776D  # "actswm": pg_advisory_xact_lock key of migrations
 _HERE = Path(__file__).resolve().parent

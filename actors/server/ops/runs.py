@@ -75,11 +75,14 @@ def kill_live_instances(tx: Tx, where: ColumnElement[bool], hot: bool, reason: s
 
 
 def create_run(tx: Tx, workflow_id: int, user: str | None, jobmon_version: str | None,
-               reset_running_jobs: bool, next_report_increment: float) -> dict[str, Any]:
+               reset_running_jobs: bool, next_report_increment: float,
+               request_key: str | None = None) -> dict[str, Any]:
     """Create a run (G→L→B) and reset every task not D (nor R, for a hot resume) to G.
 
     An active run whose swarm stopped heartbeating is reaped first (C/H → T, others → E,
-    their live instances told to die); a live active run is a Conflict.
+    their live instances told to die); a live active run is a Conflict. A ``request_key``
+    already used for this workflow answers with that run (its status now) and changes
+    nothing: the client repeated a request whose answer it lost.
     """
     # the workflow's lock serialises run creation: a second swarm waits, then sees our run
     wf = require_row(tx.conn, workflow, workflow_id, "workflow", ("id", "bind_done_date"),
@@ -87,6 +90,12 @@ def create_run(tx: Tx, workflow_id: int, user: str | None, jobmon_version: str |
     if wf.bind_done_date is None:
         raise Conflict(f"workflow {workflow_id} is still binding (call bind_done first)",
                        location="workflow_id")
+    if request_key is not None:
+        earlier = tx.conn.execute(select(workflow_run.c.id, workflow_run.c.status).where(
+            workflow_run.c.workflow_id == workflow_id,
+            workflow_run.c.request_key == request_key)).first()
+        if earlier is not None:
+            return {"workflow_run_id": int(earlier.id), "status": earlier.status}
     active = tx.conn.execute(select(workflow_run.c.id, workflow_run.c.workflow_id,
                                     workflow_run.c.status, workflow_run.c.heartbeat_date)
                              .where(workflow_run.c.workflow_id == workflow_id,
@@ -108,7 +117,7 @@ def create_run(tx: Tx, workflow_id: int, user: str | None, jobmon_version: str |
     pk = tx.conn.execute(insert(workflow_run).values(
         workflow_id=workflow_id, user=user, jobmon_version=jobmon_version,
         reset_running_jobs=reset_running_jobs, status=status.value, status_date=tx.now,
-        created_date=tx.now,
+        created_date=tx.now, request_key=request_key,
         heartbeat_date=tx.now + dt.timedelta(seconds=next_report_increment))
     ).inserted_primary_key
     keep = [fsm.TaskStatus.DONE.value]

@@ -78,9 +78,10 @@ def task_names(workflow_id: PathId, state: StateDep) -> dict[str, Any]:
 
 @router.post("/workflow_run")
 def create_workflow_run(body: CreateRunBody, state: StateDep) -> dict[str, Any]:
-    """A new run in B; 409 (with the active run's id) when another run is active."""
+    """A new run in B; 409 (with the active run's id) when another run is active; a repeated
+    ``request_key`` gets the run that key created."""
     increment = body.next_report_increment
     return state.db.transact(runs.create_run, body.workflow_id, body.user,
                              body.jobmon_version, body.reset_running_jobs,
                              runs.DEFAULT_RUN_REPORT_INCREMENT if increment is None
-                             else increment)
+                             else increment, body.request_key)
