@@ -122,10 +122,12 @@ def run_workflow(request: RunRequest, *, stop: threading.Event | None = None) ->
         raise ConfigError(f"mode must be 'process' or 'thread', not {request.mode!r}")
     definition = load_definition(request)
     state_dir = os.path.abspath(request.state_dir)
-    os.makedirs(state_dir, exist_ok=True)
+    # private to the user when we create them: the database and every task's output live here
+    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(state_dir, "logs"), mode=0o700, exist_ok=True)
     log_dir = os.path.join(state_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S-") +
                            str(os.getpid()))
-    os.makedirs(log_dir, exist_ok=True)
+    os.makedirs(log_dir, mode=0o700, exist_ok=True)
     rundir = tempfile.mkdtemp(prefix="actorswarm-")
     node = Node(rundir, name="root")
     link = RelayLink(request.on_event)

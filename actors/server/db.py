@@ -126,7 +126,9 @@ class Database:
             if database in ("", ":memory:"):
                 kwargs["poolclass"] = StaticPool
             else:
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                # a directory made here is private to the user (the database's home)
+                Path(database).expanduser().parent.mkdir(mode=0o700, parents=True,
+                                                         exist_ok=True)
                 # one connection per route worker thread (anyio's pool has 40 threads)
                 kwargs.update(pool_size=10, max_overflow=40)
         else:

@@ -93,6 +93,10 @@ def test_run_directory_and_sockets_are_private(tmp_path: Path,
                                          "synchronizer.sock", "scheduler.sock"}
     assert {p.name: _mode(p) for p in sockets} == {p.name: 0o600 for p in sockets}
     assert run.wait(90).exit_code == 0
+    # the state directory made for the run (task output, logs) is private too
+    state = tmp_path / "state"
+    assert {d.name: _mode(d) for d in (state, state / "logs", *(state / "logs").iterdir())} \
+        == {d.name: 0o700 for d in (state, state / "logs", *(state / "logs").iterdir())}
 
 
 def test_a_run_directory_is_made_private_and_one_of_another_user_is_refused(
