@@ -2,10 +2,12 @@
 
 Who calls it: the CLI (``actors.cli``) and embedding hosts (``actors.api``). ``run_workflow``
 1. loads and validates the workflow (bad input raises before anything starts);
-2. starts a root ``Node`` (private run directory), the event relay and a ``Supervisor``;
+2. starts a root ``Node`` (private run directory), the event relay and a ``Supervisor``, and
+   has it spawn the four actors' interpreters (they import, then wait for their init message);
 3. starts the embedded server (no ``server_url``), binds the workflow, creates the run (after a
    cold/hot resume request, once the old run has drained to T);
-4. starts the distributor (ours, or an external command), then the four swarm actors;
+4. starts the distributor (ours, or an external command), then the four swarm actors (each
+   handshake in order: init message, READY);
 5. waits for ``RunFinished`` (or for ``stop``: then it tells ``StopRun`` and waits for the end);
 6. stops every child in reverse order and returns a ``RunOutcome``.
 """
@@ -43,6 +45,7 @@ from actors.resource_oracle import OracleTable, ResourceOracle
 from actors.gateway import Gateway, GatewayConfig
 from actors.runtime import Node, Supervisor
 from actors.tree import (
+    ACTOR_CLASSES,
     DISTRIBUTOR,
     SERVER,
     actor_specs,
@@ -147,6 +150,7 @@ def _run(request: RunRequest, definition: WorkflowDefinition | None, sup: Superv
          node: Node, link: RelayLink, relay: str, state_dir: str, log_dir: str,
          stop: threading.Event | None) -> RunOutcome:
     server_url = request.server_url
+    sup.prespawn(ACTOR_CLASSES)  # their imports overlap the server's start and the binding
     if server_url is None:
         sup.add_child(server_spec(state_dir))
         server_url = server_url_from(sup.ready_line(SERVER))

@@ -32,6 +32,7 @@ from messages.swarm import HEARTBEAT, ORCHESTRATOR, SCHEDULER, SYNCHRONIZER, Swa
 from messages.values import FINAL_RUN_STATUSES, RunStatus
 
 __all__ = [
+    "ACTOR_CLASSES",
     "DEFAULT_READY_STATUSES",
     "DISTRIBUTOR",
     "READY_SOURCES",
@@ -262,15 +263,18 @@ def external_distributor_spec(template: str, server_url: str, run_id: int, *,
                        ready_probe=probe, start_timeout=readiness.timeout + _PROBE_MARGIN)
 
 
+#: The four swarm actors' classes, in start order (``actor_specs``; ``Supervisor.prespawn``).
+ACTOR_CLASSES: tuple[tuple[str, str], ...] = (
+    (SCHEDULER, "actors.scheduler.actor:SchedulerActor"),
+    (SYNCHRONIZER, "actors.synchronizer.actor:SynchronizerActor"),
+    (HEARTBEAT, "actors.heartbeat.actor:HeartbeatActor"),
+    (ORCHESTRATOR, "actors.orchestrator.actor:OrchestratorActor"),
+)
+
+
 def actor_specs(init: SwarmInit, hang_timeout: float | None = 15.0) -> list[ActorSpec]:
     """The four swarm actors, permanent (a killed one is restarted and the run goes on)."""
-    classes = {
-        SCHEDULER: "actors.scheduler.actor:SchedulerActor",
-        SYNCHRONIZER: "actors.synchronizer.actor:SynchronizerActor",
-        HEARTBEAT: "actors.heartbeat.actor:HeartbeatActor",
-        ORCHESTRATOR: "actors.orchestrator.actor:OrchestratorActor",
-    }
     if os.environ.get("ACTORSWARM_HANG_TIMEOUT"):
         hang_timeout = float(os.environ["ACTORSWARM_HANG_TIMEOUT"])
     return [ActorSpec(name, cls, init, Restart.PERMANENT, hang_timeout=hang_timeout)
-            for name, cls in classes.items()]
+            for name, cls in ACTOR_CLASSES]

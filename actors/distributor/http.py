@@ -19,6 +19,7 @@ import httpx
 import tenacity
 
 from actors.errors import NotFound, ProtocolMismatch, RequestRejected, ServerUnavailable
+from actors.plain_http import tls_verify
 
 __all__ = ["API_PREFIX", "CLIENT_VERSION", "ServerClient", "api_base_url"]
 
@@ -62,7 +63,7 @@ class ServerClient:
         self.base_url = api_base_url(server)
         self._client = httpx.Client(base_url=self.base_url, headers=headers,
                                     timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                                    transport=transport)
+                                    transport=transport, verify=tls_verify(self.base_url))
         self._retry_budget = retry_budget
         self._max_backoff = max_backoff
         self._sleep = sleep

@@ -33,6 +33,7 @@ from actors.errors import ProtocolMismatch, ServerUnavailable
 from actors.gateway import compat
 from actors.gateway.config import API_PREFIX, GatewayConfig, RetryPolicy
 from actors.gateway.errors import OutcomeUnknown
+from actors.plain_http import tls_verify
 
 __all__ = ["HttpCore"]
 
@@ -96,6 +97,7 @@ class HttpCore:
                                 max_keepalive_connections=config.max_connections),
             transport=transport,
             follow_redirects=False,
+            verify=tls_verify(config.base_url),
         )
 
     def close(self) -> None:

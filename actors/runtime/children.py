@@ -4,7 +4,9 @@ Who uses it: ``actors.runtime.supervisor.Supervisor`` only. Two kinds of childre
 
 - ``ActorSpec``: an ``actors.runtime.Actor`` subclass in its own fresh interpreter
   (``python -m actors.runtime.host NAME MODULE:CLASS``), or in thread mode a pykka thread of the
-  supervisor's node. Ready when the host prints ``READY <pid>``.
+  supervisor's node. Ready when the host prints ``READY <pid>``. The interpreter may be spawned
+  ahead (``spawn_actor_process``: it imports its class, then waits for its init message) and
+  handshaken later, when the init message is known (``handshake_actor_process``).
 - ``CommandSpec``: a plain OS command (e.g. a distributor) under ``actors.runtime.guard``. Ready
   when a line matching ``ready_pattern`` appears on ``ready_stream``, when ``ready_probe``
   returns True, or at once when neither is given.
@@ -36,7 +38,8 @@ from messages import encode
 
 from actors.errors import StartError
 
-__all__ = ["ActorSpec", "ChildProcess", "CommandSpec", "Restart", "start_actor_process",
+__all__ = ["ActorSpec", "ChildProcess", "CommandSpec", "Restart", "abort",
+           "handshake_actor_process", "spawn_actor_process", "start_actor_process",
            "start_command_process"]
 
 
@@ -172,18 +175,26 @@ def _pump(stream: IO[bytes], child: ChildProcess, sink: IO[bytes] | None) -> Non
     stream.close()
 
 
-def start_actor_process(spec: ActorSpec, rundir: str, log_dir: str | None) -> ChildProcess:
-    """Start ``spec`` in a fresh interpreter and complete the READY handshake."""
-    log_path = os.path.join(log_dir, f"{spec.name}.log") if log_dir else None
+def spawn_actor_process(name: str, actor: str, rundir: str,
+                        log_dir: str | None) -> ChildProcess:
+    """Start the interpreter of actor ``name`` (``"module:Class"``) without waiting: it imports
+    its class, then waits on stdin for the init frame of ``handshake_actor_process``."""
+    log_path = os.path.join(log_dir, f"{name}.log") if log_dir else None
     stderr: Any = open(log_path, "ab") if log_path else None  # noqa: SIM115 - child owns it
-    argv = [sys.executable, "-m", "actors.runtime.host", spec.name, spec.actor, "--rundir", rundir]
+    argv = [sys.executable, "-m", "actors.runtime.host", name, actor, "--rundir", rundir]
     try:
         popen = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=stderr, start_new_session=True, close_fds=True)
     finally:
         if stderr is not None:
             stderr.close()
-    child = ChildProcess(spec.name, popen, log_path)
+    return ChildProcess(name, popen, log_path)
+
+
+def handshake_actor_process(child: ChildProcess, spec: ActorSpec) -> ChildProcess:
+    """Send ``spec.init`` to a spawned actor interpreter and wait ``spec.start_timeout`` s for
+    its ``READY``; a ``StartError`` (the child killed) when it does not come."""
+    popen, log_path = child.popen, child.log_path
     init = encode(spec.init) if spec.init is not None else b""
     try:
         assert popen.stdin is not None and popen.stdout is not None
@@ -195,7 +206,7 @@ def start_actor_process(spec: ActorSpec, rundir: str, log_dir: str | None) -> Ch
         child.tail.append(f"handshake failed: {exc}")
     if line is None or not line.startswith(b"READY"):
         exited = popen.poll()
-        _abort(child)
+        abort(child)
         where = f" (log: {log_path})" if log_path else ""
         if exited is not None:
             raise StartError(f"actor {spec.name} exited with status {exited} before its "
@@ -205,6 +216,12 @@ def start_actor_process(spec: ActorSpec, rundir: str, log_dir: str | None) -> Ch
     assert popen.stdout is not None
     popen.stdout.close()
     return child
+
+
+def start_actor_process(spec: ActorSpec, rundir: str, log_dir: str | None) -> ChildProcess:
+    """Start ``spec`` in a fresh interpreter and complete the READY handshake."""
+    child = spawn_actor_process(spec.name, spec.actor, rundir, log_dir)
+    return handshake_actor_process(child, spec)
 
 
 def start_command_process(spec: CommandSpec, log_dir: str | None) -> ChildProcess:
@@ -247,14 +264,14 @@ def start_command_process(spec: CommandSpec, log_dir: str | None) -> ChildProces
             if spec.ready_probe():
                 break
         except BaseException:
-            _abort(child)  # the probe's error says why; the command must not outlive it
+            abort(child)  # the probe's error says why; the command must not outlive it
             raise
         if popen.poll() is not None or time.monotonic() > deadline:
             ready = False
             break
         time.sleep(0.05)
     if not ready or popen.poll() is not None:
-        _abort(child)
+        abort(child)
         tail = " | ".join(list(child.tail)[-5:])
         if spec.ready_pattern is not None and child.ready_line is None:
             waited = f"a line matching {spec.ready_pattern!r} on its {spec.ready_stream}"
@@ -266,7 +283,8 @@ def start_command_process(spec: CommandSpec, log_dir: str | None) -> ChildProces
     return child
 
 
-def _abort(child: ChildProcess) -> None:
+def abort(child: ChildProcess) -> None:
+    """Kill a child's whole session and release it (no handshake, no grace)."""
     child.signal(signal.SIGKILL)
     child.wait(5.0)
     child.close()

@@ -2,7 +2,8 @@
 
 Who uses it: the composition root (``actors.app``) and embedding hosts. It starts children in
 spec order (each must pass its readiness handshake), stops them in reverse order, and watches
-them:
+them (``prespawn`` starts actor interpreters ahead of their ``add_child``, so the imports of
+a fresh interpreter overlap other start-up work; the handshakes stay in start order):
 
 - death through a pidfd per child process (noticed within milliseconds of SIGKILL), or in thread
   mode through the actor's own failure hook;
@@ -46,6 +47,9 @@ from actors.runtime.children import (
     ChildProcess,
     CommandSpec,
     Restart,
+    abort,
+    handshake_actor_process,
+    spawn_actor_process,
     start_actor_process,
     start_command_process,
 )
@@ -79,6 +83,7 @@ class Supervisor:
         self.ping_interval = ping_interval
         self.log_dir = log_dir
         self._procs: dict[str, ChildProcess] = {}
+        self._spawned: dict[str, tuple[str, ChildProcess]] = {}  # prespawn: name → (class, proc)
         self._pids: dict[str, int] = {}
         self._restarts: dict[str, int] = dict.fromkeys(names, 0)
         self._restart_times: deque[float] = deque()
@@ -134,6 +139,24 @@ class Supervisor:
             raise
         self._notify(ChildStarted(spec.name, self._pids.get(spec.name, os.getpid()), 0))
 
+    def prespawn(self, actors: Sequence[tuple[str, str]]) -> None:
+        """Start the interpreters of actor children ``(name, "module:Class")`` now, without
+        waiting; a later ``add_child`` of an ``ActorSpec`` with that name and class only sends
+        its init message and waits for READY. Process mode only (a no-op with threads). An
+        interpreter never added is killed by ``stop()``; no child is started twice."""
+        if self.mode != "process":
+            return
+        if self.node.rundir is None:
+            raise RuntimeFailure("process mode needs a node with a run directory")
+        for name, actor in actors:
+            with self._lock:
+                if self._stopping:
+                    raise RuntimeFailure(f"cannot prespawn {name!r}: the supervisor is stopping")
+                if name in self.specs or name in self._spawned:
+                    raise ValueError(f"a child named {name!r} already exists")
+                self._spawned[name] = (actor, spawn_actor_process(name, actor, self.node.rundir,
+                                                                  self.log_dir))
+
     def ready_line(self, name: str) -> str | None:
         """The output line that made command child ``name`` ready (e.g. one carrying its URL)."""
         with self._lock:
@@ -149,6 +172,10 @@ class Supervisor:
         os.write(self._wake_w, b"x")
         for name in reversed(list(self.order)):
             self._stop_child(name)
+        with self._lock:
+            spawned, self._spawned = list(self._spawned.values()), {}
+        for _, proc in spawned:  # prespawned, never added: no actor runs in it yet
+            abort(proc)
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(timeout=5)
@@ -198,7 +225,13 @@ class Supervisor:
         else:
             if self.node.rundir is None:
                 raise RuntimeFailure("process mode needs a node with a run directory")
-            proc = start_actor_process(spec, self.node.rundir, self.log_dir)
+            with self._lock:
+                actor, spawned = self._spawned.pop(name, (None, None))
+            if spawned is not None and (actor != spec.actor or not spawned.alive()):
+                abort(spawned)
+                spawned = None
+            proc = (start_actor_process(spec, self.node.rundir, self.log_dir) if spawned is None
+                    else handshake_actor_process(spawned, spec))
         with self._lock:
             stopping = self._stopping
             if not stopping:

@@ -4,8 +4,9 @@ Times are naive UTC ``DateTime`` values written from the server's injected clock
 the one-letter codes of ``fsm``. JSON-ish columns (requested resources, scales, queue params)
 are ``Text`` holding JSON written by the server.
 
-The migrations (``actors.server.migrations``) create the tables; this module mirrors their
-head revision for the queries (a test checks that the two agree). Unique keys that make
+The migrations (``actors.server.migrations``) own the schema; this module mirrors their head
+revision for the queries and creates an empty database's tables directly (tests check that
+the two agree, down to types, keys and indexes). Unique keys that make
 concurrent writers safe: one instance per (task, run, attempt), one active run per workflow,
 one resources row per (queue, type, resources hash).
 """

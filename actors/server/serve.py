@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -135,6 +134,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def _announce_when_healthy(sock: socket.socket, settings: ServerSettings, ready_line: str,
                            stop: threading.Event, announced: threading.Event) -> None:
     """Print ``ready_line`` once some worker answers ``/health`` through ``sock``."""
+    import httpx  # here: only ``--workers N`` needs a client (~50 ms of every start)
+
     host, port = sock.getsockname()[:2]
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1" if sock.family == socket.AF_INET else "::1"

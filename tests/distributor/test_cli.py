@@ -47,3 +47,14 @@ def test_worker_rejects_a_bad_memory_limit(tmp_path: Path) -> None:
                 "--name", "t", "--command", "true", "--stdout", str(tmp_path / "o"),
                 "--stderr", str(tmp_path / "e"), "--memory-limit", "lots")
     assert done.returncode == 2 and "--memory-limit" in done.stderr
+
+
+def test_a_sim_distributor_imports_no_other_backend() -> None:
+    code = ("import sys, argparse; from actors.distributor.__main__ import build_backend, "
+            "build_parser; args = build_parser().parse_args(['--server', 'http://127.0.0.1:9', "
+            "'--workflow-run-id', '1', '--backend', 'sim']); build_backend(args, None); "
+            "print(*(m in sys.modules for m in ('actors.distributor.local', "
+            "'actors.distributor.slurm')))")
+    done = _run("-c", code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]

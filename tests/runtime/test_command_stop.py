@@ -8,6 +8,7 @@ command left in its process group.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,3 +89,12 @@ def test_what_the_command_left_behind_is_killed(node: Node, tmp_path: Path) -> N
     while psutil.pid_exists(child) and psutil.Process(child).status() != "zombie":
         assert time.monotonic() < deadline, "the command's child survived the stop"
         time.sleep(0.05)
+
+
+def test_the_guard_starts_without_the_actor_runtime() -> None:
+    """The guard runs in front of every command child: pykka and the codec are not its own."""
+    code = ("import sys, actors.runtime.guard; "
+            "print(*(m in sys.modules for m in ('pykka', 'messages.codec', 'actors.runtime.node')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=50, check=True)
+    assert done.stdout.split() == ["False", "False", "False"]
