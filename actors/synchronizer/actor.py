@@ -208,7 +208,7 @@ class SynchronizerActor(Actor):
         status: logic.StatusDelta | logic.LegFailure
         if exc is None:
             updates = future.result()
-            status = logic.StatusDelta(updates.tasks_by_status, updates.time)
+            status = logic.StatusDelta(updates.tasks_by_status, updates.time, updates.cursor)
         else:
             status = logic.LegFailure(*describe(exc))
         workflow_limit = self.state.workflow_limit
