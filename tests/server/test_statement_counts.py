@@ -102,3 +102,23 @@ def test_bulk_updates_store_what_a_plain_update_stores(app: FastAPI, client: Tes
     assert [rows[t] for t in tis[:3]] == [(whole, 1.0, 1), (frac, 1.0, 1), (None, 2.5, None)]
     for bulk, plain in zip(tis[:3], tis[3:]):
         assert (rows[bulk], raw[bulk]) == (rows[plain], raw[plain])
+
+
+def test_bulk_inserted_dates_are_stored_like_sqlalchemy_stores_them(app: FastAPI,
+                                                                    client: TestClient) -> None:
+    """Bound tasks (executemany_insert) keep the text form SQLAlchemy gives dates on SQLite
+    (microseconds always written): incremental syncs compare dates in that form."""
+    from sqlalchemy import select
+
+    from actors.server.schema import task
+
+    ids = bind_dag(client, {"a": [], "b": ["a"]})
+    db = app.state.server.db
+    with db.read() as conn:
+        dates = set(conn.execute(select(task.c.status_date)).scalars())
+        raw = set(conn.exec_driver_sql("SELECT CAST(status_date AS TEXT) FROM task").scalars())
+        edges = conn.exec_driver_sql("SELECT COUNT(*) FROM edge").scalar()
+    assert dates == {dt.datetime(2026, 1, 1, 12, 0, 0)} and edges == 1
+    if db.is_sqlite:
+        assert raw == {"2026-01-01 12:00:00.000000"}
+    assert ids["done"]["num_tasks"] == 2
