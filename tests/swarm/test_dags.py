@@ -23,10 +23,6 @@ from tests.swarm.helpers import (
     workflow,
 )
 
-#: statuses that say a task has been queued (the same set benchmarks.simrun counts)
-QUEUED_OR_LATER = frozenset({TaskStatus.QUEUED, TaskStatus.INSTANTIATING, TaskStatus.LAUNCHED,
-                             TaskStatus.RUNNING, TaskStatus.DONE, TaskStatus.ERROR_FATAL})
-
 pytestmark = pytest.mark.process
 
 
@@ -64,13 +60,7 @@ def test_diamond_through_the_embedded_server(tmp_path: Path) -> None:
         "split", "left", "right", "join"}, logs
     queued = [t for e in run.of_type(TasksChanged) for t, s in e.changes
               if s is TaskStatus.QUEUED]
-    assert len(queued) == len(set(queued))  # never queued twice
-    # a sync can tell the orchestrator of a task's I, O or R before the scheduler's answer
-    # brings its Q (the distributor claims queued work within milliseconds): then the first
-    # status it publishes for the task is that later one
-    seen = {t for e in run.of_type(TasksChanged) for t, s in e.changes
-            if s in QUEUED_OR_LATER}
-    assert seen == set(outcome.task_names)
+    assert sorted(queued) == sorted(outcome.task_names)
     assert len(run.of_type(RunFinished)) == 1
     assert set(outcome.actors) >= {"server", "distributor", "orchestrator", "heartbeat",
                                    "synchronizer", "scheduler"}
