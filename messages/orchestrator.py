@@ -131,7 +131,9 @@ class RunStatusChanged:
 @message("orchestrator.TasksChanged")
 @attrs.frozen
 class TasksChanged:
-    """Orchestrator -> subscribers: task status changes applied in one step."""
+    """Orchestrator -> subscribers: task status changes applied in one step. Every task it
+    queues is listed Q once per attempt, before any later status of that attempt (also when a
+    sync showed the later status before the queue answer came)."""
 
     workflow_run_id: int
     changes: tuple[tuple[int, TaskStatus], ...]

@@ -5,7 +5,9 @@ Who sends what to whom (``docs/server-api.md`` sections 2 and 5), all in batches
 - at start: distributor → server POST ``/cluster`` (the backend's queues), POST
   ``/distributor/{wfr}/started`` (run B→I) and an empty POST ``.../launched`` (run I→O);
 - every tick: ``claim`` up to the backend's capacity (at most ``claim_batch``; with
-  ``include_unlaunched``: instances whose claim answer was lost come again), ``backend.launch``
+  ``include_unlaunched``: instances whose claim answer was lost come again; after an idle tick,
+  when the server's ``started`` answer said ``claim_wait``, with ``wait`` = the idle pause: the
+  server answers as soon as work is queued instead of the loop sleeping), ``backend.launch``
   the claimed instances (never one it launched already), POST ``launched`` with their
   distributor ids; ``backend.poll`` and POST
   ``results`` for the outcomes the distributor reports (the worker reports its own);
@@ -84,6 +86,8 @@ class Distributor:
         self._hot_resume = False
         self._base = f"/distributor/{config.workflow_run_id}"
         self.reported = 0
+        self.claim_wait_ok = False  # the server accepts claims that wait for work
+        self._claim_wait = 0.0  # the idle pause the next claim spends on the server
 
     def declare_queues(self) -> None:
         """POST /cluster: the backend's cluster and queues (upsert; binding needs them)."""
@@ -94,6 +98,7 @@ class Distributor:
         self.declare_queues()
         answer = self.client.post(f"{self._base}/started", {})
         self._set_status(_status_of(answer))
+        self.claim_wait_ok = answer.get("claim_wait") is True
         if self.run_status not in FINAL_RUN_STATUSES:
             self._post_launched([])  # I→O: ready to launch
         assert self.run_status is not None
@@ -111,7 +116,9 @@ class Distributor:
                     log.info("run is %s; distributor exits", self.run_status)
                     break
                 pause = self.pacer.pause(busy)
-                if pause:
+                if pause and self._may_claim():
+                    self._claim_wait = pause  # spent on the server, woken by queued work
+                elif pause:
                     self.stop.wait(pause)
         finally:
             self.backend.close()
@@ -131,7 +138,13 @@ class Distributor:
         self._post_results(reports)
         return busy or bool(reports)
 
+    def _may_claim(self) -> bool:
+        """Whether the next tick claims, and its claim may wait on the server."""
+        return (self.claim_wait_ok and self.run_status in _CLAIMING
+                and self.backend.capacity() > 0 and not self.stop.is_set())
+
     def _claim_and_launch(self) -> bool:
+        wait, self._claim_wait = self._claim_wait, 0.0
         if self.run_status not in _CLAIMING:
             return False
         want = min(self.backend.capacity(), self.config.claim_batch)
@@ -139,8 +152,10 @@ class Distributor:
             return False
         # we report every claimed instance launched before claiming again, so instances of
         # the run still in I come from a claim whose answer we never got: take them again
-        claim = wire.parse_claim(self.client.post(f"{self._base}/claim", {
-            "max": want, "include_unlaunched": True}))
+        body: dict[str, Any] = {"max": want, "include_unlaunched": True}
+        if wait > 0:
+            body["wait"] = wait
+        claim = wire.parse_claim(self.client.post(f"{self._base}/claim", body))
         self._set_status(claim.run_status)
         if not claim.requests and not claim.unlaunchable:
             return False

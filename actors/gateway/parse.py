@@ -187,11 +187,13 @@ def tasks_by_status(route: str, value: Any,
 
 
 def parse_status_updates(route: str, body: Any) -> StatusUpdates:
-    """``{"tasks_by_status": {...}, "time": "..."}``."""
+    """``{"tasks_by_status": {...}, "time": "...", "cursor"?: "..."}``."""
     table = s.obj(route, body)
+    cursor = table.get("cursor")
     return StatusUpdates(
         tasks_by_status=tasks_by_status(route, s.get(route, table, "tasks_by_status")),
         time=s.strict_str(route, s.get(route, table, "time"), "time"),
+        cursor=None if cursor is None else s.strict_str(route, cursor, "cursor"),
     )
 
 

@@ -130,11 +130,18 @@ class StatusUpdates:
     """POST /workflow/{wf}/task_status_updates: task ids by status and the server's time.
 
     ``time`` is the next ``last_sync``; updates are inclusive at 1 s resolution, so the same
-    change can appear twice.
+    change can appear twice. ``cursor`` (our server on SQLite; None from others) is an exact
+    next ``last_sync``: only changes after this answer come again.
     """
 
     tasks_by_status: Mapping[TaskStatus, tuple[TaskId, ...]] = attrs.field(converter=frozen_map)
     time: str
+    cursor: str | None = None
+
+    @property
+    def next_sync(self) -> str:
+        """What the next incremental sync sends as ``last_sync``."""
+        return self.cursor if self.cursor is not None else self.time
 
 
 @attrs.frozen(hash=False)

@@ -20,7 +20,7 @@ Event-driven: a task seen D makes its ready dependents go to the scheduler in th
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -204,7 +204,7 @@ class OrchestratorActor(Actor):
             return  # before the load: the load's server time covers these
         before = statuses_of(self.state, (t for t, _ in msg.changes)) if self.subscribers else {}
         outcome = self.state.apply_updates({TaskId(t): s for t, s in msg.changes})
-        self._publish_changes(outcome, before)
+        self._publish_changes(outcome, before, self.in_flight | self.unconfirmed)
         if msg.full and self.unconfirmed:  # now their statuses are known: still G/A ones retry
             self.release_later.update(self.unconfirmed)
             self.unconfirmed.clear()
@@ -415,10 +415,12 @@ class OrchestratorActor(Actor):
         return progress_of(self.state, self.machine, self.in_flight, self.run_id, self.now(),
                            self.swarm)
 
-    def _publish_changes(self, outcome: UpdateOutcome, before: dict[int, TaskStatus]) -> None:
-        """Tell subscribers the real changes among the tasks whose statuses were ``before``."""
+    def _publish_changes(self, outcome: UpdateOutcome, before: dict[int, TaskStatus],
+                         queued: Collection[int] = ()) -> None:
+        """Tell subscribers the real changes among the tasks whose statuses were ``before``
+        (``queued``: tasks whose queue answer is still to come; see ``real_changes``)."""
         if outcome.changed and self.subscribers and self.state is not None:
-            changes = real_changes(self.state, before)
+            changes = real_changes(self.state, before, queued)
             if changes:
                 self._publish(TasksChanged(self.run_id, changes))
 

@@ -5,7 +5,7 @@ Who uses it: ``actors.orchestrator.actor`` only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from actors.gateway.types import TaskEdges, TaskRow
@@ -104,14 +104,30 @@ def statuses_of(state: SwarmState, task_ids: Iterable[int]) -> dict[int, TaskSta
     return out
 
 
-def real_changes(state: SwarmState, before: Mapping[int, TaskStatus]
-                 ) -> tuple[tuple[int, TaskStatus], ...]:
+_QUEUEABLE = frozenset({TaskStatus.REGISTERING, TaskStatus.ADJUSTING_RESOURCES})
+_QUEUED_OR_QUEUEABLE = _QUEUEABLE | {TaskStatus.QUEUED}
+
+
+def real_changes(state: SwarmState, before: Mapping[int, TaskStatus],
+                 queued: Collection[int] = ()) -> tuple[tuple[int, TaskStatus], ...]:
     """The tasks of ``before`` whose status in ``state`` now differs, with the new status:
     what subscribers hear of (no unknown ids, no same-status entries, no answers the state
-    did not take)."""
+    did not take).
+
+    ``queued``: tasks this orchestrator sent to be queued whose answer has not come yet. A
+    sync can bring such a task's I, O, R or later before that answer brings its Q (the
+    distributor claimed it at once); the task did pass through Q, so it is listed Q first.
+    """
     tasks = state.tasks
-    return tuple((task_id, tasks[TaskId(task_id)].status) for task_id, old in before.items()
-                 if tasks[TaskId(task_id)].status is not old)
+    out: list[tuple[int, TaskStatus]] = []
+    for task_id, old in before.items():
+        new = tasks[TaskId(task_id)].status
+        if new is old:
+            continue
+        if task_id in queued and old in _QUEUEABLE and new not in _QUEUED_OR_QUEUEABLE:
+            out.append((task_id, TaskStatus.QUEUED))
+        out.append((task_id, new))
+    return tuple(out)
 
 
 def queue_tasks_messages(taken: Sequence[ReadyTask], max_batch_size: int) -> Iterator[QueueTasks]:

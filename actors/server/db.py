@@ -18,6 +18,12 @@ never postdates the dates it writes (``write_lag`` relies on that). A write that
 workflows also NOTIFYs the other server processes (``actors.server.notify``).
 
 After a write commits, the workflows it touched go to ``on_commit`` (the long-poll hub).
+
+Exact sync horizon (SQLite): writes are serialised and each takes its time inside the write
+lock, never earlier than any time handed out before (``_latest``), so dates follow commit
+order. ``sync_horizon()``, called before a read's first statement, is a time at or before the
+date of every write that read may not see: the time of the write in progress, if any, else
+now. A status sync that answers it as its cursor misses nothing and repeats (almost) nothing.
 """
 
 from __future__ import annotations
@@ -143,6 +149,9 @@ class Database:
             raise ServerConfigError(f"--db: the driver for {parsed.drivername} is not "
                                     "installed (PostgreSQL needs psycopg[binary])") from exc
         self._write_lock = threading.Lock()
+        self._time_lock = threading.Lock()
+        self._latest = dt.datetime.min  # SQLite: the latest write time or horizon handed out
+        self._writing: dt.datetime | None = None  # SQLite: the time of the write in progress
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
 
@@ -166,16 +175,39 @@ class Database:
         with lock, self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-            with conn.begin():
-                if self.is_postgres:
-                    conn.execute(_LOCK_TIMEOUT_SQL, {"value": LOCK_TIMEOUT})  # SET LOCAL
-                tx = Tx(conn=conn, now=self.clock.now())
-                yield tx
-                if tx.touched and self.is_postgres:
-                    for payload in notify_payloads(self.sender, tx.touched):
-                        conn.execute(text("SELECT pg_notify(:channel, :payload)"), payload)
+            try:
+                with conn.begin():
+                    if self.is_postgres:
+                        conn.execute(_LOCK_TIMEOUT_SQL, {"value": LOCK_TIMEOUT})  # SET LOCAL
+                    tx = Tx(conn=conn, now=self._write_time())
+                    yield tx
+                    if tx.touched and self.is_postgres:
+                        for payload in notify_payloads(self.sender, tx.touched):
+                            conn.execute(text("SELECT pg_notify(:channel, :payload)"), payload)
+            finally:
+                self._writing = None  # committed or rolled back: no longer in progress
         if tx.touched and self.on_commit is not None:
             self.on_commit(tx.touched)
+
+    def _write_time(self) -> dt.datetime:
+        """The time of a write starting now (SQLite: never before a time handed out)."""
+        if self.is_postgres:
+            return self.clock.now()
+        with self._time_lock:
+            self._latest = self._writing = max(self.clock.now(), self._latest)
+            return self._writing
+
+    def sync_horizon(self) -> dt.datetime | None:
+        """SQLite: call before a read's first statement; every write the read will not see
+        is dated at or after the returned time (see the module docstring). PostgreSQL (writes
+        from several processes at once): None."""
+        if self.is_postgres:
+            return None
+        with self._time_lock:
+            if self._writing is not None:
+                return self._writing
+            self._latest = max(self.clock.now(), self._latest)
+            return self._latest
 
     def transact(self, op: Callable[Concatenate[Tx, P], R], /, *args: P.args,
                  **kwargs: P.kwargs) -> R:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 
 import attrs
 
@@ -155,20 +156,27 @@ class InstanceStep:
         return self.changed and not self.refused
 
 
+_TASK_FOLLOWS = {
+    InstanceStatus.INSTANTIATED: TaskStatus.INSTANTIATING,
+    InstanceStatus.LAUNCHED: TaskStatus.LAUNCHED,
+    InstanceStatus.RUNNING: TaskStatus.RUNNING,
+    InstanceStatus.DONE: TaskStatus.DONE,
+}
+
+
+@functools.cache
+def _reachable(current: TaskStatus, target: TaskStatus) -> bool:
+    return task_path(current, target) is not None
+
+
 def _task_effect(target: InstanceStatus, task: TaskStatus, attempts: int,
                  max_attempts: int) -> TaskStatus:
     """The task's status after its current instance reached ``target``."""
-    want: TaskStatus | None = {
-        InstanceStatus.INSTANTIATED: TaskStatus.INSTANTIATING,
-        InstanceStatus.LAUNCHED: TaskStatus.LAUNCHED,
-        InstanceStatus.RUNNING: TaskStatus.RUNNING,
-        InstanceStatus.DONE: TaskStatus.DONE,
-    }.get(target)
+    want = _TASK_FOLLOWS.get(target)
     if want is not None:
         if task == want:
             return task
-        path = task_path(task, want)
-        return want if path is not None else task
+        return want if _reachable(task, want) else task
     if target in INSTANCE_ERROR_STATUSES or target == InstanceStatus.ERROR_FATAL:
         if (task, TaskStatus.ERROR_RECOVERABLE) not in TASK_TRANSITIONS:
             return task

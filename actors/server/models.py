@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_CLAIM_WAIT",
     "MAX_INT",
     "ArraysBody",
     "BindResourcesBody",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 MAX_INT = 2**31 - 1  # ids and counts are 32-bit integer columns (SQLite and PostgreSQL)
+MAX_CLAIM_WAIT = 5.0  # seconds a claim may wait for work (a distributor's idle pause)
 
 
 def _no_nul(value: str) -> str:
@@ -173,6 +175,8 @@ class ClaimBody(_Body):
     #: the caller is the run's only distributor and reported everything it claimed before:
     #: hand out again the run's instances still in I (their claim's answer was lost)
     include_unlaunched: bool = False
+    #: when nothing is claimable, wait up to this many seconds for work to be queued
+    wait: Annotated[float, Field(ge=0, le=MAX_CLAIM_WAIT, allow_inf_nan=False)] | None = None
 
 
 class LaunchedBody(_Body):

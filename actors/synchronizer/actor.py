@@ -169,6 +169,11 @@ class SynchronizerActor(Actor):
                                      last_full_at=self.now(),
                                      long_poll=loaded.long_poll and self.use_long_poll)
         self.loaded = True
+        # a round still in flight (a reload for a restarted orchestrator) was planned before
+        # this load: the orchestrator dropped what came before the load, and its answer's
+        # cursor would skip the changes between the load's server time and that answer
+        self.status_round += 1
+        self.status_busy = False
         self._start_status_round()
         self._start_slow_round()
 
@@ -208,7 +213,7 @@ class SynchronizerActor(Actor):
         status: logic.StatusDelta | logic.LegFailure
         if exc is None:
             updates = future.result()
-            status = logic.StatusDelta(updates.tasks_by_status, updates.time)
+            status = logic.StatusDelta(updates.tasks_by_status, updates.time, updates.cursor)
         else:
             status = logic.LegFailure(*describe(exc))
         workflow_limit = self.state.workflow_limit

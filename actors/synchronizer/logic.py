@@ -13,9 +13,11 @@ workflow limit and the array limits. It hands what came back (``RoundResult``; a
 Rules: the first round, a forced round (the orchestrator asked) and every round
 ``wedged_interval`` seconds after the last successful full sync are full (no ``last_sync``: a
 status changed without a timestamp bump is still seen). The server's time becomes the next
-``last_sync`` only when the status leg succeeded. Updates are inclusive at 1 s resolution, so
-the same update can come twice: an incremental round drops entries equal to what the previous
-response said (``window``); a full round reports everything.
+``last_sync`` only when the status leg succeeded: its exact ``cursor`` when it sent one (our
+server on SQLite: the next round gets only newer changes), else its ``time``. Updates are
+inclusive (at 1 s resolution without a cursor), so the same update can come twice: an
+incremental round drops entries equal to what the previous response said (``window``); a full
+round reports everything.
 """
 
 from __future__ import annotations
@@ -81,10 +83,17 @@ class SyncPlan:
 
 @attrs.frozen
 class StatusDelta:
-    """A successful status leg: task ids by status and the server's time."""
+    """A successful status leg: task ids by status, the server's time and, from our server,
+    the exact cursor to sync from next."""
 
     tasks_by_status: Mapping[TaskStatus, Sequence[TaskId]] = attrs.field(eq=False)
     time: str
+    cursor: str | None = None
+
+    @property
+    def next_sync(self) -> str:
+        """The next round's ``last_sync``: the cursor when there is one, else the time."""
+        return self.cursor if self.cursor is not None else self.time
 
 
 @attrs.frozen
@@ -191,7 +200,8 @@ def _status(state: SyncState, plan: SyncPlan, delta: StatusDelta, now: float
             ) -> tuple[SyncState, TaskChanges | None]:
     """Dedupe the status leg against the previous response and advance ``last_sync``."""
     window = state.window if not plan.full else {}
-    seen: dict[TaskId, TaskStatus] = dict(window) if delta.time == state.window_time else {}
+    mark = delta.next_sync
+    seen: dict[TaskId, TaskStatus] = dict(window) if mark == state.window_time else {}
     changes: dict[TaskId, TaskStatus] = {}
     for status, ids in delta.tasks_by_status.items():
         status = TaskStatus(status)
@@ -199,7 +209,7 @@ def _status(state: SyncState, plan: SyncPlan, delta: StatusDelta, now: float
             if window.get(task_id) is not status:
                 changes[task_id] = status
             seen[task_id] = status
-    state = attrs.evolve(state, last_sync=delta.time, window=seen, window_time=delta.time)
+    state = attrs.evolve(state, last_sync=mark, window=seen, window_time=mark)
     if plan.full:
         state = attrs.evolve(state, last_full_at=now, full_requested=False)
     effect = (TaskChanges(changes=changes, full=plan.full, server_time=delta.time)

@@ -32,8 +32,9 @@ class FakeClock:
 class FakeRun:
     """One run's instances and the distributor routes, in memory."""
 
-    def __init__(self, n: int, run_status: str = "B") -> None:
+    def __init__(self, n: int, run_status: str = "B", claim_wait: bool = False) -> None:
         self.run_status = run_status
+        self.claim_wait = claim_wait
         self.ti: dict[int, str] = {i: "Q" for i in range(1, n + 1)}
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.claim_sizes: list[int] = []
@@ -52,7 +53,8 @@ class FakeRun:
         if route == "started":
             if self.run_status == "B":
                 self.run_status = "I"
-            return httpx.Response(200, json={"status": self.run_status})
+            extra = {"claim_wait": True} if self.claim_wait else {}
+            return httpx.Response(200, json={"status": self.run_status, **extra})
         if route == "launched":
             if self.run_status == "I":
                 self.run_status = "O"
@@ -224,3 +226,28 @@ def test_malformed_answers_raise_protocol_mismatch() -> None:
         "http://fake", transport=httpx.MockTransport(handler)), SimBackend())
     with pytest.raises(ProtocolMismatch, match="unknown run status"):
         dist.start()
+
+
+@pytest.mark.timeout(30)
+def test_an_idle_loop_waits_in_its_claim_when_the_server_offers_it() -> None:
+    for offered in (True, False):
+        run = FakeRun(0, claim_wait=offered)
+        dist = _distributor(run)
+        dist.start()
+        slept: list[float] = []
+        dist.stop.wait = lambda t=None: slept.append(t) or False  # type: ignore[method-assign]
+        ticks = 0
+
+        def orphaned() -> bool:
+            nonlocal ticks
+            ticks += 1
+            return ticks > 4  # four idle ticks, then the loop ends
+
+        dist._orphaned = orphaned
+        dist.run()
+        waits = [b.get("wait") for p, b in run.requests if p.endswith("/claim")]
+        assert len(waits) == 4 and waits[0] is None  # a busy start asks at once
+        if offered:  # the idle pause is spent on the server, woken by queued work
+            assert all(w is not None and w > 0 for w in waits[1:]) and slept == []
+        else:  # an older server: the loop sleeps, and never sends wait
+            assert waits == [None] * 4 and len(slept) == 4

@@ -33,6 +33,21 @@ def test_a_queue_answer_the_state_did_not_take_is_left_out() -> None:
     assert real_changes(state, before) == ((2, Q),)
 
 
+def test_a_queued_task_seen_past_q_before_its_queue_answer_is_listed_q_first() -> None:
+    """The distributor claimed it before the scheduler's answer came: subscribers still hear
+    of its Q, then of the status the sync brought; tasks not sent to be queued do not."""
+    state, _ = build([task(1), task(2), task(3), task(4)])
+    taken = state.take_ready()
+    assert [t.task_id for t in taken] == [1, 2, 3, 4]
+    before = statuses_of(state, [1, 2, 3, 4])
+    state.apply_updates({TaskId(1): R, TaskId(2): Q, TaskId(3): D, TaskId(4): R})
+    assert real_changes(state, before, queued={1, 2, 3}) == (
+        (1, Q), (1, R), (2, Q), (3, Q), (3, D), (4, R))
+    before = statuses_of(state, [1, 2])
+    state.apply_queued([TaskId(1), TaskId(2)], {Q: [TaskId(1), TaskId(2)]})
+    assert real_changes(state, before) == ()  # the late answer changes nothing
+
+
 STATUSES = st.sampled_from([G, Q, R, D, A, F])
 
 

@@ -72,6 +72,21 @@ def test_the_returned_time_becomes_the_next_last_sync() -> None:
     assert plan_round(state, CONFIG, 2.0).last_sync == T1
 
 
+def test_an_exact_cursor_becomes_the_next_last_sync_and_repeats_are_still_dropped() -> None:
+    c1, c2 = "2024-05-01 10:00:00.100000", "2024-05-01 10:00:00.200000"
+    state = synced(time=T0)
+    state, effects = apply_round(state, plan_round(state, CONFIG, 1.0),
+                                 result(StatusDelta({Q: [TaskId(1)]}, T0, c1)), 1.0)
+    assert changes(effects) == {1: Q}
+    assert plan_round(state, CONFIG, 2.0).last_sync == c1  # not the whole-second time
+    # a change dated exactly at the cursor may come again: it is not news
+    state, effects = apply_round(state, plan_round(state, CONFIG, 2.0),
+                                 result(StatusDelta({Q: [TaskId(1)], D: [TaskId(2)]}, T0, c2)),
+                                 2.0)
+    assert changes(effects) == {2: D}
+    assert plan_round(state, CONFIG, 3.0).last_sync == c2
+
+
 def test_a_full_sync_runs_every_wedged_interval() -> None:
     state = synced(now=0.0)
     assert not plan_round(state, CONFIG, 599.0).full

@@ -73,7 +73,8 @@ def start_run(client: TestClient, ids: dict[str, Any], **body: Any) -> int:
     r = client.post("/workflow_run", json={"workflow_id": ids["workflow_id"], **body})
     assert r.status_code == 200, r.text
     wfr = int(r.json()["workflow_run_id"])
-    assert client.post(f"/distributor/{wfr}/started", json={}).json() == {"status": "I"}
+    assert client.post(f"/distributor/{wfr}/started", json={}).json() == {"status": "I",
+                                                                          "claim_wait": True}
     return wfr
 
 

@@ -83,6 +83,34 @@ def test_long_poll_without_last_sync_answers_at_once(app: FastAPI, client: TestC
     assert set(asyncio.run(main())["tasks_by_status"]) == {"G"}
 
 
+@pytest.mark.timeout(60)
+def test_a_waiting_claim_answers_as_soon_as_work_is_queued(app: FastAPI,
+                                                           client: TestClient) -> None:
+    w = _setup(client)
+    a = w["ids"]["tasks"]["a"]
+    claim_url = f"/distributor/{w['wfr']}/claim"
+
+    async def main() -> tuple[dict[str, Any], float, dict[str, Any]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=API) as http:
+            start = time.monotonic()
+            idle = (await http.post(claim_url, json={"max": 10, "wait": 0.3})).json()
+            waited = time.monotonic() - start
+            claim = asyncio.create_task(http.post(claim_url, json={"max": 10, "wait": 5}))
+            await asyncio.sleep(0.2)
+            assert not claim.done()  # nothing queued yet: it is waiting
+            r = await http.post(f"/array/{w['ids']['array_id']}/queue_task_batch", json={
+                "task_ids": [a], "task_resources_id": w["tr"], "workflow_run_id": w["wfr"]})
+            assert r.status_code == 200
+            # a 5 s wait that ends within 2 s can only be the wake-up
+            return idle, waited, (await asyncio.wait_for(claim, timeout=2)).json()
+
+    idle, waited, answer = asyncio.run(main())
+    assert idle["task_instances"] == [] and waited >= 0.25  # nothing came: the whole wait
+    assert [c["task_id"] for c in answer["task_instances"]] == [a]
+    assert client.post(f"/distributor/{w['wfr']}/started", json={}).json()["claim_wait"] is True
+
+
 @pytest.mark.timeout(30)
 def test_hub_wakes_waiters_from_other_threads() -> None:
     hub = ChangeHub()

@@ -25,8 +25,10 @@ def test_claim_is_oldest_first_bounded_and_gated_by_run_status(client: TestClien
     assert item["command"] == "echo a" and item["cluster_name"] == "sim"
     assert item["queue_name"] == "all" and item["requested_resources"]["cores"] == 1
     assert task_statuses(client, ids) == {"a": "I", "b": "I", "c": "Q", "d": "G"}
-    assert client.post(f"/distributor/{wfr}/started", json={}).json() == {"status": "I"}
-    assert client.post(f"/distributor/{wfr}/started", json={}).json() == {"status": "I"}
+    assert client.post(f"/distributor/{wfr}/started", json={}).json() == {"status": "I",
+                                                                          "claim_wait": True}
+    assert client.post(f"/distributor/{wfr}/started", json={}).json() == {"status": "I",
+                                                                          "claim_wait": True}
     client.put(f"/workflow_run/{wfr}/update_status", json={"status": "E"})
     assert client.post(f"/distributor/{wfr}/claim", json={"max": 5}).json() == {
         "run_status": "E", "task_instances": []}

@@ -22,7 +22,7 @@ from actors.server import fsm
 from actors.server.db import Tx
 from actors.server.errors import InvalidInput
 from actors.server.ops.clusters import resources_hash
-from actors.server.ops.common import chunks, dumps, require_row
+from actors.server.ops.common import chunks, dumps, executemany_insert, require_row
 from actors.server.schema import (
     array,
     cluster,
@@ -173,7 +173,7 @@ def bind_tasks(tx: Tx, workflow_id: int, specs: Sequence[TaskSpec]) -> dict[str,
                                           [{"dag_id": wf.dag_id} for _ in new]).scalars())
         if len(node_ids) != len(new):
             raise AssertionError(f"inserted {len(new)} nodes, got {len(node_ids)} ids back")
-        tx.conn.execute(insert(task), [
+        executemany_insert(tx.conn, task, [
             {"workflow_id": workflow_id, "array_id": arrays[s.array], "node_id": nid,
              "task_resources_id": res_ids[res_key[s.name]], "name": s.name,
              "command": s.command, "max_attempts": s.max_attempts, "num_attempts": 0,
@@ -187,8 +187,9 @@ def bind_tasks(tx: Tx, workflow_id: int, specs: Sequence[TaskSpec]) -> dict[str,
                 known[r.name] = (r.id, r.node_id)
         edges = {(known[u][1], known[s.name][1]) for s in new for u in s.upstream}
         if edges:
-            tx.conn.execute(insert(edge), [{"dag_id": wf.dag_id, "upstream_node_id": u,
-                                            "downstream_node_id": d} for u, d in sorted(edges)])
+            executemany_insert(tx.conn, edge, [{"dag_id": wf.dag_id, "upstream_node_id": u,
+                                                "downstream_node_id": d}
+                                               for u, d in sorted(edges)])
     return {n: known[n][0] for n in names}
 
 

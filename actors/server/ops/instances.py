@@ -67,7 +67,7 @@ def load_instances(tx: Tx, ids: Sequence[int]) -> dict[int, InstanceRow]:
                    task_instance.c.report_increment)
             .join(task, task.c.id == task_instance.c.task_id)
             .where(task_instance.c.id.in_(part)).order_by(task_instance.c.id)
-            .with_for_update())
+            .with_for_update()).all()
         for r in rows:
             out[r[0]] = InstanceRow(r[0], fsm.InstanceStatus(r[1]), r[2], r[3], r[4],
                                     fsm.TaskStatus(r[5]), r[6], r[7], False, r[8], r[9])

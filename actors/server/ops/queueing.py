@@ -129,9 +129,10 @@ def claim(tx: Tx, wfr_id: int, max_instances: int,
             .join(queue, queue.c.id == task_resources.c.queue_id)
             .join(cluster, cluster.c.id == queue.c.cluster_id)
             .where(task_instance.c.id.in_(part)).order_by(task_instance.c.id)))
+    resources = {text: json.loads(text) for text in {r.requested_resources for r in rows}}
     claimed = [{"task_instance_id": r.id, "task_id": r.task_id, "array_id": r.array_id,
                 "name": r.name, "command": r.command,
-                "requested_resources": json.loads(r.requested_resources),
+                "requested_resources": resources[r.requested_resources],
                 "cluster_name": r.cluster_name, "queue_name": r.queue_name,
                 "attempt": r.attempt}
                for r in rows if after[r.id] == fsm.InstanceStatus.INSTANTIATED]
