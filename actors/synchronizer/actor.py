@@ -165,7 +165,8 @@ class SynchronizerActor(Actor):
     def _loaded(self, future: Future[Any]) -> None:
         loaded, arrays = future.result()  # a failed load is a crash: restarted, it reloads
         self.tell(ORCHESTRATOR, loaded)
-        self.state = logic.SyncState(arrays=arrays, last_sync=loaded.server_time,
+        self.state = logic.SyncState(arrays=arrays,
+                                     last_sync=logic.loaded_mark(loaded.server_time),
                                      last_full_at=self.now(),
                                      long_poll=loaded.long_poll and self.use_long_poll)
         self.loaded = True

@@ -19,6 +19,7 @@ from actors.synchronizer.logic import (
     TaskChanges,
     WorkflowLimitChanged,
     apply_round,
+    loaded_mark,
     next_round_delay,
     on_features,
     plan_round,
@@ -199,3 +200,14 @@ def test_long_poll_only_when_the_server_supports_it_and_never_past_the_next_full
 def test_bad_sync_config_is_a_config_error_naming_the_field(field: str) -> None:
     with pytest.raises(ConfigError, match=f"synchronizer {field}"):
         SyncConfig(**{field: -1})
+
+
+def test_the_first_sync_after_a_load_reaches_back_before_the_loads_server_time() -> None:
+    assert loaded_mark("2026-01-01 12:00:03") == "2026-01-01 11:59:58"
+    assert loaded_mark("2026-01-01 00:00:01", margin=2) == "2025-12-31 23:59:59"
+    state = SyncState(last_sync=loaded_mark("2026-01-01 12:00:03"), last_full_at=0.0)
+    assert plan_round(state, SyncConfig(), 1.0).last_sync == "2026-01-01 11:59:58"
+    # a time this does not understand: no mark, so the first round is a full sync
+    assert loaded_mark("yesterday") is None
+    state = SyncState(last_sync=loaded_mark("yesterday"), last_full_at=0.0)
+    assert plan_round(state, SyncConfig(), 1.0).full
