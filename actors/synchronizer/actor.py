@@ -16,6 +16,7 @@ Two loops run on the actor's I/O threads, each one request at a time:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -41,7 +42,26 @@ from messages.synchronizer import (
 )
 from messages.values import ArrayId
 
-__all__ = ["SynchronizerActor"]
+__all__ = ["SynchronizerActor", "loaded_mark"]
+
+#: Seconds the first incremental sync after a load reaches back before the load's server
+#: time: a write dated before that time may commit after the load read its tasks.
+LOAD_MARGIN = 5.0
+_SERVER_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def loaded_mark(server_time: str, margin: float = LOAD_MARGIN) -> str | None:
+    """The first ``last_sync`` after a load that read the server's time ``server_time``.
+
+    ``margin`` seconds earlier, so that a write dated just before that time but committed
+    after the load read its task is still seen (its statuses come twice at worst). A time in
+    a form this does not know gives None: the first round is then a full sync.
+    """
+    try:
+        then = dt.datetime.strptime(server_time, _SERVER_TIME)
+    except (TypeError, ValueError):
+        return None
+    return (then - dt.timedelta(seconds=margin)).strftime(_SERVER_TIME)
 
 
 class _StatusRound:
@@ -166,7 +186,7 @@ class SynchronizerActor(Actor):
         loaded, arrays = future.result()  # a failed load is a crash: restarted, it reloads
         self.tell(ORCHESTRATOR, loaded)
         self.state = logic.SyncState(arrays=arrays,
-                                     last_sync=logic.loaded_mark(loaded.server_time),
+                                     last_sync=loaded_mark(loaded.server_time),
                                      last_full_at=self.now(),
                                      long_poll=loaded.long_poll and self.use_long_poll)
         self.loaded = True

@@ -22,7 +22,6 @@ round reports everything.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
@@ -45,7 +44,6 @@ __all__ = [
     "TaskChanges",
     "WorkflowLimitChanged",
     "apply_round",
-    "loaded_mark",
     "next_round_delay",
     "on_features",
     "plan_round",
@@ -54,24 +52,6 @@ __all__ = [
 
 #: The longest wait our server accepts in task_status_updates.
 MAX_LONG_POLL_WAIT = 60.0
-#: Seconds the first incremental sync after a load reaches back before the load's server
-#: time: a write dated before that time may commit after the load read its tasks.
-LOAD_MARGIN = 5.0
-_SERVER_TIME = "%Y-%m-%d %H:%M:%S"
-
-
-def loaded_mark(server_time: str, margin: float = LOAD_MARGIN) -> str | None:
-    """The first ``last_sync`` after a load that read the server's time ``server_time``.
-
-    ``margin`` seconds earlier, so that a write dated just before that time but committed
-    after the load read its task is still seen (its statuses come twice at worst). A time in
-    a form this does not know gives None: the first round is then a full sync.
-    """
-    try:
-        then = dt.datetime.strptime(server_time, _SERVER_TIME)
-    except (TypeError, ValueError):
-        return None
-    return (then - dt.timedelta(seconds=margin)).strftime(_SERVER_TIME)
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:

@@ -19,12 +19,12 @@ from actors.synchronizer.logic import (
     TaskChanges,
     WorkflowLimitChanged,
     apply_round,
-    loaded_mark,
     next_round_delay,
     on_features,
     plan_round,
     request_full,
 )
+from actors.synchronizer.actor import loaded_mark
 from messages.values import ArrayId, TaskId, TaskStatus
 
 CONFIG = SyncConfig(wedged_interval=600.0, poll_interval=1.0, long_poll_wait=10.0)
