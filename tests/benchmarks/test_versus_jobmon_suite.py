@@ -35,14 +35,16 @@ def test_ratios_compare_medians_with_the_targets() -> None:
     results = {
         "layered": {"jobmon": [_Rec(elapsed_s=30.0, swarm_cpu_s=2.0)] * 3,
                     "ours on jobmon": [_Rec(usage=_usage(0.02))],
-                    "ours whole": [_Rec(wall_s=0.5), _Rec(wall_s=1.0), _Rec(wall_s=9.0)]},
+                    "ours whole": [_Rec(wall_s=0.5), _Rec(wall_s=1.0), _Rec(wall_s=9.0)],
+                    "ours whole, server up": [_Rec(wall_s=0.6)]},
         "chains": {"jobmon": [_Rec(done=chain)], "ours on jobmon": [_Rec(done=fast)],
                    "ours whole": []},
     }
-    (what, whole, op, target), (_, cpu, _, _), (_, hop, _, _) = ratios(
-        1000, results, ["t0", "t1", "t2"])
+    (what, whole, op, target), (what_up, up, op_up, _), (_, cpu, _, _), (_, hop, _, _) = \
+        ratios(1000, results, ["t0", "t1", "t2"])
     assert "1000 layered tasks" in what and (op, target) == (">=", 30.0)
     assert whole == pytest.approx(30.0)  # the median of ours: 1.0 s
+    assert "already up" in what_up and op_up == ">=" and up == pytest.approx(50.0)
     assert cpu == pytest.approx(5 * 0.02 / 2.0)
     assert hop == pytest.approx(0.05)
 
@@ -52,7 +54,7 @@ def test_ratios_without_our_runs_are_unknown() -> None:
                            "ours on jobmon": [], "ours whole": []},
                "chains": {"jobmon": [_Rec(done={"a": 0.0, "b": 1.0})], "ours on jobmon": [],
                           "ours whole": []}}
-    assert [r[1] for r in ratios(5, results, ["a", "b"])] == [None, None, None]
+    assert [r[1] for r in ratios(5, results, ["a", "b"])] == [None, None, None, None]
 
 
 def test_the_probe_tallies_the_outermost_calls_only() -> None:
@@ -123,4 +125,6 @@ def test_tiny_real_comparison(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert ("versus-jobmon: chains, 3 tasks", "chain hop: Jobmon swarm, Jobmon server") in names
     assert not [n for n in doc["notes"] if "failed" in n], doc["notes"]
     assert all(v is not None for v in doc["parameters"]["ratios"].values())
+    assert ("versus-jobmon: layered, 12 tasks",
+            "end to end: ours whole, server already up (bind + run)") in names
     assert "ratio whole system tasks/s" in capsys.readouterr().out
