@@ -143,7 +143,7 @@ class RunPhase(enum.Enum):
 
     STARTING = "starting"      #: R requested, waiting for the reply
     RUNNING = "running"        #: scheduling tasks
-    DRAINING = "draining"      #: C/H seen, terminate sent, waiting for I/O/R to drain
+    DRAINING = "draining"      #: C/H seen, terminate sent; a full sync, then I/O/R drained
     FINAL_SYNC = "final_sync"  #: nothing can happen any more; one more full sync first
     FINISHING = "finishing"    #: final status requested, waiting for the reply
     FINISHED = "finished"
@@ -221,6 +221,7 @@ class RunMachine:
     pending_error: RunFailure | None = None
     final_sync_done: bool = False
     terminate_at: float | None = None     #: when terminate was last sent
+    drain_synced: bool = False            #: a full sync was applied since draining began
     result: RunResult | None = None
 
 
@@ -328,11 +329,10 @@ def on_server_status(m: RunMachine, state: SwarmState, status: RunStatus, now: f
         return _finish(m, state, now, status, error)
     if status not in _RESUME:
         return m, ()
-    m = attrs.evolve(m, phase=RunPhase.DRAINING, held=status, requested=None)
-    effects: tuple[Effect, ...] = (StatusHeld(status),)
-    if state.count(*_DRAIN_WAIT):
-        m = attrs.evolve(m, terminate_at=now)
-        effects += (SendTerminate(),)
+    # our view may lag (a task seen Q may run): terminate now; a full sync decides the drain
+    m = attrs.evolve(m, phase=RunPhase.DRAINING, held=status, requested=None,
+                     terminate_at=now, drain_synced=False)
+    effects: tuple[Effect, ...] = (StatusHeld(status), SendTerminate(), FullSync())
     m, more = evaluate(m, state, now, policy)
     return m, effects + more
 
@@ -390,6 +390,11 @@ def on_full_sync(m: RunMachine, state: SwarmState, now: float, policy: RunPolicy
     """A full sync was applied to ``state``; if it was the final one, decide now."""
     if m.phase is RunPhase.FINAL_SYNC:
         m = attrs.evolve(m, phase=RunPhase.RUNNING, final_sync_done=True)
+    elif m.phase is RunPhase.DRAINING and not m.drain_synced:
+        m = attrs.evolve(m, drain_synced=True)
+        if state.count(*_DRAIN_WAIT):  # the sync found instances the first terminate missed
+            m, effects = evaluate(attrs.evolve(m, terminate_at=now), state, now, policy)
+            return m, (SendTerminate(), *effects)
     return evaluate(m, state, now, policy)
 
 
@@ -416,7 +421,7 @@ def evaluate(m: RunMachine, state: SwarmState, now: float, policy: RunPolicy) ->
     if phase is RunPhase.STARTING:
         return m, ()
     if phase is RunPhase.DRAINING:
-        if state.count(*_DRAIN_WAIT) == 0:
+        if state.count(*_DRAIN_WAIT) == 0 and m.drain_synced:
             return _request_final(m, RunStatus.TERMINATED, RunFailure(
                 FailureKind.RESUMED, f"the run was set to {m.held.value} ({m.held.name}) "
                 "for a resume; its task instances drained"))

@@ -220,7 +220,9 @@ def test_concurrency_limit_changed_mid_run(jobmon_reference: ReferenceEnv,
     thread.start()
     operator = Gateway(root_url(jobmon_server))
     try:
-        wait_for(lambda: db.active(wf) > 0 or not thread.is_alive(), 90, "the first task")
+        # the sampler itself must have seen the first task (it samples every 0.1 s)
+        wait_for(lambda: sampler.peak(0, time.monotonic()) > 0 or not thread.is_alive(), 90,
+                 "the first task")
         started = time.monotonic()
         operator.update_max_concurrently_running(wf, 0)
         wait_for(lambda: db.active(wf) == 0, 60, "the running task to finish")

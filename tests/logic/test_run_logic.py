@@ -204,11 +204,14 @@ def test_C_H_with_tasks_in_IOR_sends_terminate_and_syncs_until_they_drain_then_T
     state, _ = build([task(1, I), task(2, O), task(3, R), task(4, Q), task(5)])
     m = running(state)
     m, effects = on_server_status(m, state, status, 1.0, POLICY)
-    assert effects == (StatusHeld(status), SendTerminate()) and not may_schedule(m)
+    assert effects == (StatusHeld(status), SendTerminate(), FullSync())
+    assert not may_schedule(m)
     state.apply_updates({TaskId(1): F, TaskId(2): F})
+    m, effects = on_full_sync(m, state, 1.5, POLICY)  # R left: terminate again at once
+    assert effects == (SendTerminate(),)
     m, effects = evaluate(m, state, 2.0, POLICY)
     assert effects == ()
-    m, effects = evaluate(m, state, 31.0, POLICY)  # still R after terminate_resend: again
+    m, effects = evaluate(m, state, 31.5, POLICY)  # still R after terminate_resend: again
     assert effects == (SendTerminate(),)
     state.apply_updates({TaskId(3): D})
     m, effects = evaluate(m, state, 32.0, POLICY)
@@ -218,11 +221,30 @@ def test_C_H_with_tasks_in_IOR_sends_terminate_and_syncs_until_they_drain_then_T
     assert result.error is not None and result.error.error_type is RunStopped
 
 
-def test_C_with_nothing_running_terminates_at_once() -> None:
+def test_C_with_nothing_running_terminates_after_a_full_sync_confirms_it() -> None:
     state, _ = build([task(1, Q)])
     m = running(state)
     m, effects = on_server_status(m, state, RS.COLD_RESUME, 1.0, POLICY)
-    assert effects == (StatusHeld(RS.COLD_RESUME), SetRunStatus(RS.TERMINATED))
+    # terminate anyway (the server may know more), and wait for a full sync
+    assert effects == (StatusHeld(RS.COLD_RESUME), SendTerminate(), FullSync())
+    assert evaluate(m, state, 2.0, POLICY)[1] == ()
+    m, effects = on_full_sync(m, state, 2.5, POLICY)
+    assert effects == (SetRunStatus(RS.TERMINATED),)
+
+
+def test_C_while_the_swarm_still_sees_Q_for_a_running_task_waits_for_it_to_drain() -> None:
+    """Jobmon: the task started between two syncs; the full sync shows it R, so the run
+    terminates it and waits until it leaves R (then T), instead of ending T at once."""
+    state, _ = build([task(1, Q), task(2)])
+    m = running(state)
+    m, effects = on_server_status(m, state, RS.COLD_RESUME, 1.0, POLICY)
+    assert effects == (StatusHeld(RS.COLD_RESUME), SendTerminate(), FullSync())
+    state.apply_updates({TaskId(1): R})  # what the full sync found
+    m, effects = on_full_sync(m, state, 1.5, POLICY)
+    assert effects == (SendTerminate(),)
+    assert evaluate(m, state, 2.0, POLICY)[1] == ()
+    state.apply_updates({TaskId(1): F})  # killed: the worker reported
+    assert evaluate(m, state, 3.0, POLICY)[1] == (SetRunStatus(RS.TERMINATED),)
 
 
 def test_fail_fast_stops_after_the_first_F() -> None:
