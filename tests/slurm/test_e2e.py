@@ -50,13 +50,21 @@ def _squeue(job: str) -> dict[str, JobRecord]:
     return {str(k): v for k, v in parse_squeue(done.stdout).items()}
 
 
-def _final_state(cluster: Cluster, did: str) -> str:
+def _final_state_now(cluster: Cluster, did: str) -> str:
     """The job's final state from squeue, else from the job-completion log ('' if none)."""
     record = _squeue(did.split("_")[0]).get(did)
     if record is not None and record.final:
         return record.state
     record = jobcomp_records(cluster.jobcomp).get(did)
     return record.state if record is not None else ""
+
+
+def _final_state(cluster: Cluster, did: str, timeout: float = 30.0) -> str:
+    """The job's final state, waiting for it: the worker can report to the server before
+    slurmctld has ended the job and written its completion record."""
+    state: str = wait_for(lambda: _final_state_now(cluster, did), timeout,
+                          f"Slurm's final state of job {did}")
+    return state
 
 
 @pytest.fixture
@@ -226,7 +234,7 @@ def test_a_stopped_distributor_cancels_its_jobs(cluster: Cluster, server: Server
     assert dist.popen.poll() is None and _squeue(did.split("_")[0])[did].state == "RUNNING"
     dist.popen.terminate()
     assert dist.wait(30) == 0
-    assert wait_for(lambda: _final_state(cluster, did) == "CANCELLED", 30, "job cancelled")
+    assert wait_for(lambda: _final_state_now(cluster, did) == "CANCELLED", 30, "job cancelled")
 
 
 @pytest.mark.slow
