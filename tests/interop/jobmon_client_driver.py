@@ -149,7 +149,14 @@ def _start_distributor(argv: list[str], ready: str, timeout: float) -> subproces
     return proc
 
 
-def _stop(proc: subprocess.Popen[str]) -> int | None:
+def _stop(proc: subprocess.Popen[str], grace: float = 0.0) -> int | None:
+    """The process's exit code: it gets ``grace`` seconds to exit by itself, then SIGTERM
+    (then SIGKILL after 30 s)."""
+    if grace > 0:
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -176,7 +183,8 @@ def swarm(spec: dict[str, Any]) -> dict[str, Any]:
                 seconds_until_timeout=int(spec.get("timeout", 300)))
     except Exception as exc:  # noqa: BLE001 - process boundary: the caller gets type + text
         error = f"{type(exc).__name__}: {exc}"
-    exit_code = _stop(proc) if proc is not None else None
+    # a distributor that stops by itself at the run's end (ours) gets the time to notice it
+    exit_code = _stop(proc, grace=10.0) if proc is not None else None
     return {"ok": error is None, "status": run.status,
             "tasks": {str(tid): task.status for tid, task in run.tasks.items()},
             "num_previously_complete": getattr(run, "num_previously_complete", None),
