@@ -13,33 +13,22 @@ import signal
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from actors.runtime import ActorSpec, Node, Supervisor
 from tests.reliability.faults import wait_gone
+from tests.swarm.helpers import descendants
 
 pytestmark = pytest.mark.process
 
 ECHO = "tests.runtime.sample_actors:EchoActor"
 
 
-def _descendants() -> list[psutil.Process]:
-    out = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                out.append(proc)
-        except psutil.Error:
-            continue
-    return out
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("delay", [0.0, 0.02, 0.05, 0.1, 0.2])
 def test_a_child_restarting_while_the_supervisor_stops_is_not_left_running(
         tmp_path: Path, delay: float) -> None:
-    before = {p.pid for p in _descendants()}
+    before = {p.pid for p in descendants()}
     node = Node(str(tmp_path / "run"))
     sup = Supervisor(node, [ActorSpec("a", ECHO), ActorSpec("b", ECHO)],
                      log_dir=str(tmp_path))
@@ -50,5 +39,5 @@ def test_a_child_restarting_while_the_supervisor_stops_is_not_left_running(
     finally:
         sup.stop()
         node.close()
-    left = [p for p in _descendants() if p.pid not in before]
+    left = [p for p in descendants() if p.pid not in before]
     assert not wait_gone(left, 10), [p.cmdline() for p in left if p.is_running()]

@@ -29,6 +29,7 @@ __all__ = [
     "ACTIVE",
     "Run",
     "config",
+    "descendants",
     "distributor_pid",
     "gateway",
     "host_pids",
@@ -198,7 +199,8 @@ def statuses_by_name(outcome: RunOutcome) -> dict[str, TaskStatus]:
     return {outcome.task_names[t]: s for t, s in outcome.result.task_final_statuses}
 
 
-def _descendants() -> list[psutil.Process]:
+def descendants() -> list[psutil.Process]:
+    """This process's live (not zombie) descendants."""
     out = []
     for proc in psutil.Process().children(recursive=True):
         try:
@@ -219,7 +221,7 @@ def _cmdline(proc: psutil.Process) -> list[str]:
 def host_pids(actor: str) -> list[int]:
     """PIDs of our descendant actor hosts named ``actor`` (``actors.runtime.host NAME``)."""
     pids = []
-    for proc in _descendants():
+    for proc in descendants():
         argv = _cmdline(proc)
         if "actors.runtime.host" in argv:
             i = argv.index("actors.runtime.host")
@@ -231,7 +233,7 @@ def host_pids(actor: str) -> list[int]:
 def distributor_pid(run_id: int) -> int | None:
     """PID of our descendant distributor of run ``run_id`` (the ``python -m
     actors.distributor`` process itself, not a guard around it)."""
-    for proc in _descendants():
+    for proc in descendants():
         argv = _cmdline(proc)
         if argv[1:3] == ["-m", "actors.distributor"] and "--workflow-run-id" in argv:
             i = argv.index("--workflow-run-id")
@@ -243,7 +245,7 @@ def distributor_pid(run_id: int) -> int | None:
 def rundir_of_orchestrator() -> str:
     """The private run directory of the (single) running orchestrator process."""
     dirs = set()
-    for proc in _descendants():
+    for proc in descendants():
         argv = _cmdline(proc)
         if "actors.runtime.host" in argv and "orchestrator" in argv and "--rundir" in argv:
             dirs.add(argv[argv.index("--rundir") + 1])
